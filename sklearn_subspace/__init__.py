@@ -1,0 +1,25 @@
+"""sklearn-subspace: compress deep-network features into fixed random subspaces.
+
+A trained network's last hidden features are pushed through a fixed
+Johnson-Lindenstrauss random projection to ``k << d`` dimensions, and a small
+head trained there loses little accuracy. Every step is a scikit-learn
+estimator, so the whole study is a normal ``Pipeline`` / ``GridSearchCV``
+workflow.
+"""
+
+from .projection import (
+    PROJECTION_FAMILIES,
+    JLSubspaceTransformer,
+    johnson_lindenstrauss_min_dim,
+    make_projection,
+)
+
+__version__ = "0.1.0.dev0"
+
+__all__ = [
+    "PROJECTION_FAMILIES",
+    "JLSubspaceTransformer",
+    "__version__",
+    "johnson_lindenstrauss_min_dim",
+    "make_projection",
+]

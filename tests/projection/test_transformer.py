@@ -204,3 +204,10 @@ def test_inverse_components_are_a_pseudo_inverse(family, X32):
     Z = jl.transform(X32)
     assert jl.inverse_components_.shape == (300, 16)
     np.testing.assert_allclose(jl.transform(jl.inverse_transform(Z)), Z, atol=1e-3)
+
+
+def test_finite_input_that_overflows_is_named_as_such():
+    X = np.full((3, 50), 3e38, dtype=np.float32)
+    jl = JLSubspaceTransformer(4, projection="rademacher", random_state=0).fit(X)
+    with pytest.raises(ValueError, match="overflowed to infinity although X is finite"):
+        jl.transform(X)

@@ -7,6 +7,13 @@ estimator, so the whole study is a normal ``Pipeline`` / ``GridSearchCV``
 workflow.
 """
 
+from .diagnostics import (
+    DistortionReport,
+    NComponentsRecommendation,
+    distortion_report,
+    estimate_intrinsic_dimension,
+    recommend_n_components,
+)
 from .projection import (
     PROJECTION_FAMILIES,
     JLSubspaceTransformer,
@@ -18,8 +25,13 @@ __version__ = "0.1.0.dev0"
 
 __all__ = [
     "PROJECTION_FAMILIES",
+    "DistortionReport",
     "JLSubspaceTransformer",
+    "NComponentsRecommendation",
     "__version__",
+    "distortion_report",
+    "estimate_intrinsic_dimension",
     "johnson_lindenstrauss_min_dim",
     "make_projection",
+    "recommend_n_components",
 ]

@@ -1,0 +1,83 @@
+"""Input checks shared by the geometry diagnostics.
+
+The diagnostics are plain functions, not estimators, so they validate their
+inputs here with messages that name both the problem and the fix.
+"""
+
+import numbers
+
+import numpy as np
+from sklearn.utils.validation import check_array
+
+
+def _check_features(X, *, name="X", min_samples=2, what="this diagnostic"):
+    """Return ``X`` as a finite 2-D float array (float32 kept, others -> float64)."""
+    X = check_array(
+        X,
+        dtype=[np.float64, np.float32],
+        ensure_2d=False,
+        allow_nd=True,
+        ensure_all_finite=False,
+        ensure_min_samples=1,
+        ensure_min_features=0,
+        input_name=name,
+    )
+    if X.ndim != 2:
+        fix = (
+            f"reshape it with {name}.reshape(-1, 1) for a single feature"
+            if X.ndim == 1
+            else f"flatten the trailing axes, e.g. {name}.reshape(len({name}), -1)"
+        )
+        raise ValueError(
+            f"{name} must be a 2-D array of shape (n_samples, n_features), got "
+            f"{X.ndim}-D with shape {X.shape}; {fix}."
+        )
+    if X.shape[1] < 1:
+        raise ValueError(
+            f"{name} has no features (shape {X.shape}); pass at least one column."
+        )
+    if X.shape[0] < min_samples:
+        raise ValueError(
+            f"{name} has {X.shape[0]} sample(s) but {what} needs at least "
+            f"{min_samples}; pass more rows."
+        )
+    finite = np.isfinite(X).all(axis=1)
+    if not finite.all():
+        raise ValueError(
+            f"{name} contains NaN or infinity in {int((~finite).sum())} row(s). "
+            "Drop or impute those rows (e.g. with sklearn.impute.SimpleImputer) "
+            "first."
+        )
+    return X
+
+
+def _check_fraction(value, name, *, closed_low=False, closed_high=False):
+    """Check ``value`` is a real number inside (0, 1), endpoints optional."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a float, got {type(value).__name__}.")
+    low_ok = value >= 0 if closed_low else value > 0
+    high_ok = value <= 1 if closed_high else value < 1
+    if not (low_ok and high_ok and np.isfinite(value)):
+        interval = ("[" if closed_low else "(") + "0, 1" + ("]" if closed_high else ")")
+        raise ValueError(f"{name} must lie in {interval}, got {value!r}.")
+    return float(value)
+
+
+def _check_int(value, name, *, min_value, allow_none=False):
+    """Check ``value`` is an integer >= ``min_value`` (or None when allowed)."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        expected = "an int or None" if allow_none else "an int"
+        raise TypeError(f"{name} must be {expected}, got {type(value).__name__}.")
+    if value < min_value:
+        raise ValueError(f"{name} must be >= {min_value}, got {value}.")
+    return int(value)
+
+
+def _check_option(value, name, options):
+    """Check ``value`` is one of ``options``; the error lists the valid ones."""
+    if not isinstance(value, str) or value not in options:
+        valid = ", ".join(repr(o) for o in options)
+        raise ValueError(f"Unknown {name} {value!r}. Valid options are: {valid}.")
+    return value

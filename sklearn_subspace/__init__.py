@@ -14,6 +14,7 @@ from .diagnostics import (
     estimate_intrinsic_dimension,
     recommend_n_components,
 )
+from .head import SubspaceClassifierModule, SubspaceHeadClassifier, export_torch
 from .projection import (
     PROJECTION_FAMILIES,
     JLSubspaceTransformer,
@@ -28,9 +29,12 @@ __all__ = [
     "DistortionReport",
     "JLSubspaceTransformer",
     "NComponentsRecommendation",
+    "SubspaceClassifierModule",
+    "SubspaceHeadClassifier",
     "__version__",
     "distortion_report",
     "estimate_intrinsic_dimension",
+    "export_torch",
     "johnson_lindenstrauss_min_dim",
     "make_projection",
     "recommend_n_components",

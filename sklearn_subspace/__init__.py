@@ -21,6 +21,13 @@ from .projection import (
     johnson_lindenstrauss_min_dim,
     make_projection,
 )
+from .teachers import (
+    TorchFeatureExtractor,
+    WeightsUnavailableError,
+    clear_model_cache,
+    forward_pass_count,
+    reset_forward_pass_count,
+)
 
 __version__ = "0.1.0.dev0"
 
@@ -31,11 +38,16 @@ __all__ = [
     "NComponentsRecommendation",
     "SubspaceClassifierModule",
     "SubspaceHeadClassifier",
+    "TorchFeatureExtractor",
+    "WeightsUnavailableError",
     "__version__",
+    "clear_model_cache",
     "distortion_report",
     "estimate_intrinsic_dimension",
+    "forward_pass_count",
     "export_torch",
     "johnson_lindenstrauss_min_dim",
     "make_projection",
     "recommend_n_components",
+    "reset_forward_pass_count",
 ]

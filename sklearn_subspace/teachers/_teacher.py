@@ -1,0 +1,136 @@
+"""What a built teacher is, and the helpers every model zoo shares."""
+
+import difflib
+import inspect
+import os
+import threading
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from ._inputs import ImageBatchBuilder, TensorBatchBuilder, TextBatchBuilder
+from ._pooling import Site
+
+_OFFLINE_VARIABLES = (
+    "SKLEARN_SUBSPACE_OFFLINE",
+    "HF_HUB_OFFLINE",
+    "TRANSFORMERS_OFFLINE",
+)
+
+
+class WeightsUnavailableError(OSError):
+    """Pretrained weights (or a model's files) are not available locally.
+
+    Raised when a teacher asks for weights that are neither on disk nor
+    downloadable, e.g. on an offline machine. The message names what was
+    looked for, where, and how to provide it: a local file or directory, a
+    cache directory (``TORCH_HOME``, ``HF_HOME``), or ``weights=None`` for a
+    randomly initialised model.
+
+    See Also
+    --------
+    TorchFeatureExtractor : The transformer that loads teachers.
+
+    Examples
+    --------
+    >>> from sklearn_subspace.teachers import WeightsUnavailableError
+    >>> issubclass(WeightsUnavailableError, OSError)
+    True
+    """
+
+
+def offline():
+    """Whether the user asked for no network access (checked at call time)."""
+    return any(
+        os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+        for name in _OFFLINE_VARIABLES
+    )
+
+
+def seeded(seed, build):
+    """Call ``build()`` with torch's RNG seeded, leaving the global RNG as is."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return build()
+
+
+def is_local_path(weights):
+    return isinstance(weights, (str, os.PathLike)) and os.path.exists(
+        os.path.expanduser(os.fspath(weights))
+    )
+
+
+@dataclass(eq=False)
+class Teacher:
+    """A built, frozen teacher and everything needed to run it."""
+
+    model: nn.Module
+    modality: str  # "image", "text" or "tensor"
+    description: str  # for messages, e.g. "torchvision model 'resnet50'"
+    identity: str  # stable digest or name of architecture + weights
+    preprocessing: dict  # what the preprocessing is, for the cache key
+    auto_site: Site
+    hidden_site: Site | None
+    transform: object = None  # tensor transform for raw images
+    processor: object = None  # Hugging Face image processor
+    tokenizer: object = None
+    hf: bool = False
+    rebuildable: bool = True  # can params rebuild exactly this model?
+    lock: object = field(default_factory=threading.Lock)
+
+    @property
+    def is_cnn(self):
+        return any(isinstance(m, nn.Conv2d) for m in self.model.modules())
+
+    def layer_names(self):
+        return [name for name, _ in self.model.named_modules() if name]
+
+    def site(self, layer, pooling):
+        """The :class:`Site` for the extractor's ``layer`` and ``pooling``."""
+        if layer is not None:
+            names = self.layer_names()
+            if layer not in names:
+                close = difflib.get_close_matches(layer, names, n=5)
+                shown = ", ".join(repr(n) for n in names[:200])
+                more = f" ... and {len(names) - 200} more" if len(names) > 200 else ""
+                hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
+                raise ValueError(
+                    f"Unknown layer {layer!r} for {self.description}.{hint} Valid "
+                    f"layer names (from model.named_modules()): {shown}{more}."
+                )
+            return Site(layer, "output")
+        if pooling == "auto":
+            return self.auto_site
+        if self.hidden_site is None:
+            raise ValueError(
+                f"pooling={pooling!r} needs unpooled features, and "
+                f"{self.description} has no known unpooled output. Choose one "
+                "with layer=<module name> (see model_.named_modules())."
+            )
+        return self.hidden_site
+
+    def batch_builder(self, preprocess, max_length):
+        if self.modality == "text":
+            if self.tokenizer is None:
+                raise ValueError(
+                    f"No tokenizer was found for {self.description}. Save it "
+                    "next to the model (tokenizer.save_pretrained(path) and "
+                    "model.save_pretrained(path)) and pass model='hf:<path>'."
+                )
+            return TextBatchBuilder(
+                self.tokenizer, max_length, _accepted_keys(self.model)
+            )
+        if self.modality == "image":
+            return ImageBatchBuilder(
+                self.transform, self.processor, preprocess, as_dict=self.hf
+            )
+        return TensorBatchBuilder()
+
+
+def _accepted_keys(model):
+    """Keyword arguments ``model.forward`` takes (None when it takes any)."""
+    params = inspect.signature(model.forward).parameters.values()
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
+        return None
+    return {p.name for p in params}

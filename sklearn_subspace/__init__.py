@@ -14,12 +14,24 @@ from .diagnostics import (
     estimate_intrinsic_dimension,
     recommend_n_components,
 )
+from .distill import (
+    DistillationComparison,
+    StudentMLP,
+    SubspaceDistiller,
+    distillation_comparison,
+)
 from .head import SubspaceClassifierModule, SubspaceHeadClassifier, export_torch
 from .projection import (
     PROJECTION_FAMILIES,
     JLSubspaceTransformer,
     johnson_lindenstrauss_min_dim,
     make_projection,
+)
+from .study import (
+    DatasetUnavailableError,
+    StudyResult,
+    compression_study,
+    load_embedded_task,
 )
 from .teachers import (
     TorchFeatureExtractor,
@@ -33,20 +45,28 @@ __version__ = "0.1.0.dev0"
 
 __all__ = [
     "PROJECTION_FAMILIES",
+    "DatasetUnavailableError",
+    "DistillationComparison",
     "DistortionReport",
     "JLSubspaceTransformer",
     "NComponentsRecommendation",
+    "StudentMLP",
+    "StudyResult",
     "SubspaceClassifierModule",
+    "SubspaceDistiller",
     "SubspaceHeadClassifier",
     "TorchFeatureExtractor",
     "WeightsUnavailableError",
     "__version__",
     "clear_model_cache",
+    "compression_study",
+    "distillation_comparison",
     "distortion_report",
     "estimate_intrinsic_dimension",
-    "forward_pass_count",
     "export_torch",
+    "forward_pass_count",
     "johnson_lindenstrauss_min_dim",
+    "load_embedded_task",
     "make_projection",
     "recommend_n_components",
     "reset_forward_pass_count",

@@ -1,0 +1,344 @@
+"""The ``study`` subcommand: ``sklearn-subspace study [options]``."""
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from .._device import resolve_device
+from ..projection import PROJECTION_FAMILIES
+from ._embedded_teacher import default_cache_dir
+from ._study import BASELINES, DEFAULT_PROJECTIONS
+from ._tasks import teacher_spec
+
+_DESCRIPTION = """\
+Run the compression study: extract the teacher's features once, then train a
+head on each random projection family and each k, next to the full-d frozen
+head, PCA and a learned bottleneck, over several seeds. Prints the table and
+writes compression_study.csv, .md and .png to --out.
+
+With no arguments it runs the embedded task: a small CNN with a 2048-d
+penultimate layer, trained on scikit-learn's digits (and cached), with
+k in {1024, ..., 8} x {gaussian, sparse, srht} and 3 seeds.
+
+A killed run resumes: finished configurations are kept in --out/checkpoints
+and skipped when the same command runs again.
+"""
+
+_EPILOG = """\
+examples:
+  sklearn-subspace study
+  sklearn-subspace study --ks 256 64 16 --projections gaussian srht --seeds 2
+  sklearn-subspace study --teacher resnet50 --dataset cifar100 --device cuda
+  sklearn-subspace study --teacher vit_b_16 --dataset imagefolder:/data/imagenet100
+  sklearn-subspace study --teacher bert-base-uncased --dataset mnli
+"""
+
+
+def _split_list(values):
+    # Accept both "--ks 64 16" and "--ks 64,16".
+    return [item for value in values for item in value.split(",") if item.strip()]
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a positive integer, got {text!r}"
+        ) from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def _int_list(text):
+    return [_positive_int(item) for item in _split_list([text])]
+
+
+def _choice_list(valid, what):
+    def parse(text):
+        items = [item.strip() for item in _split_list([text])]
+        unknown = [item for item in items if item not in valid]
+        if unknown:
+            raise argparse.ArgumentTypeError(
+                f"unknown {what} {', '.join(map(repr, unknown))}; valid {what}: "
+                f"{', '.join(valid)}"
+            )
+        return items
+
+    return parse
+
+
+class _FlatList(argparse.Action):
+    """Store ``--opt a,b c`` as one flat list ``[a, b, c]``."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        setattr(namespace, self.dest, [item for group in values for item in group])
+
+
+def add_parser(subparsers):
+    """Add the ``study`` subcommand to an ``argparse`` sub-parser collection.
+
+    Parameters
+    ----------
+    subparsers : argparse._SubParsersAction
+        What ``ArgumentParser.add_subparsers()`` returned.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        The ``study`` parser; its ``handler`` default runs the study.
+
+    Examples
+    --------
+    >>> import argparse
+    >>> from sklearn_subspace.study._cli import add_parser
+    >>> parser = argparse.ArgumentParser()
+    >>> study = add_parser(parser.add_subparsers(dest="command"))
+    >>> parser.parse_args(["study", "--projections", "gaussian,srht"]).projections
+    ['gaussian', 'srht']
+    """
+    parser = subparsers.add_parser(
+        "study",
+        help="run the compression study (accuracy against k, with baselines)",
+        description=_DESCRIPTION,
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    what = parser.add_argument_group("what to run")
+    what.add_argument(
+        "--teacher",
+        default="embedded",
+        help="embedded (the digits CNN trained locally; the default), the "
+        "paper's resnet50, vit_b_16 or bert-base-uncased, or any torchvision "
+        "classification model, timm:NAME or hf:NAME",
+    )
+    what.add_argument(
+        "--dataset",
+        default=None,
+        help="digits, cifar100, imagefolder:PATH or mnli (default: the "
+        "teacher's: digits, cifar100, none for vit_b_16, mnli)",
+    )
+    what.add_argument(
+        "--weights",
+        default="DEFAULT",
+        help="teacher weights: DEFAULT (pretrained), a local file or folder, or "
+        "'none' for a random initialisation (default: DEFAULT)",
+    )
+    what.add_argument(
+        "--ks",
+        type=_int_list,
+        nargs="+",
+        default=None,
+        action=_FlatList,
+        metavar="K",
+        help="values of k, space or comma separated (default: the teacher's "
+        "grid; 1024 512 256 128 64 32 16 8 for the embedded teacher)",
+    )
+    what.add_argument(
+        "--projections",
+        type=_choice_list(PROJECTION_FAMILIES, "projections"),
+        nargs="+",
+        default=None,
+        action=_FlatList,
+        metavar="NAME",
+        help=f"projection families among {', '.join(PROJECTION_FAMILIES)} "
+        f"(default: {' '.join(DEFAULT_PROJECTIONS)})",
+    )
+    what.add_argument(
+        "--baselines",
+        type=_choice_list(BASELINES, "baselines"),
+        nargs="*",
+        default=None,
+        action=_FlatList,
+        metavar="NAME",
+        help=f"baselines among {', '.join(BASELINES)}; give the flag alone for "
+        "none (default: all three)",
+    )
+    what.add_argument(
+        "--seeds", type=_positive_int, default=3, help="number of seeds (default: 3)"
+    )
+    what.add_argument(
+        "--max-epochs",
+        type=_positive_int,
+        default=None,
+        help="override the head's maximum number of epochs",
+    )
+    what.add_argument(
+        "--max-train-samples",
+        type=_positive_int,
+        default=None,
+        help="use a stratified subsample of the training split",
+    )
+    what.add_argument(
+        "--max-test-samples",
+        type=_positive_int,
+        default=None,
+        help="use a stratified subsample of the test split",
+    )
+    what.add_argument(
+        "--random-state", type=int, default=0, help="base seed (default: 0)"
+    )
+
+    where = parser.add_argument_group("where and how")
+    where.add_argument(
+        "--device",
+        default="auto",
+        help="auto, cpu, cuda, cuda:N or mps (default: auto)",
+    )
+    where.add_argument(
+        "--batch-size",
+        type=_positive_int,
+        default=64,
+        help="teacher batch size for feature extraction (default: 64)",
+    )
+    where.add_argument(
+        "--cache-dir",
+        default=None,
+        help="cache for features and the embedded teacher (default: "
+        f"{default_cache_dir()})",
+    )
+    where.add_argument(
+        "--data-dir",
+        default=None,
+        help="where datasets are stored and downloaded (default: "
+        "CACHE_DIR/data; the Hugging Face cache for mnli)",
+    )
+    where.add_argument(
+        "--no-download",
+        action="store_true",
+        help="never download datasets; fail if they are not on disk",
+    )
+    where.add_argument(
+        "--out",
+        default="subspace-study",
+        help="output folder for the CSV, markdown and PNG (default: ./subspace-study/)",
+    )
+    where.add_argument(
+        "--no-resume",
+        action="store_true",
+        help="neither read nor write checkpoints of finished configurations",
+    )
+    where.add_argument(
+        "--n-jobs",
+        type=int,
+        default=None,
+        help="configurations fitted in parallel with joblib (default: serial)",
+    )
+    where.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="CPU threads per configuration fit; 0 keeps torch's default "
+        "(default: 1, best for small heads; raise it for large CPU heads)",
+    )
+    where.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="run configurations on this dask.distributed scheduler",
+    )
+    where.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.set_defaults(handler=run)
+    return parser
+
+
+def _dask_client(address):
+    try:
+        from distributed import Client
+    except ImportError as exc:
+        raise ImportError(
+            "--scheduler needs dask.distributed; install it with "
+            "`pip install 'dask[distributed]'`."
+        ) from exc
+    return Client(address)
+
+
+def run(args):
+    """Run the study described by parsed command-line arguments.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        As parsed by the ``study`` parser.
+
+    Returns
+    -------
+    int
+        The exit status, 0 on success.
+    """
+    from ._study import compression_study
+    from ._tasks import build_task
+
+    start = time.perf_counter()
+    # Argument checks first, so that a typo fails before any training or I/O.
+    resolve_device(args.device)
+    spec = teacher_spec(args.teacher)
+    ks = args.ks or spec.n_components
+    too_big = [k for k in ks or () if spec.n_features and k > spec.n_features]
+    if too_big:
+        # Checked before any data or weights are loaded.
+        raise ValueError(
+            f"--ks {' '.join(map(str, too_big))}: k must not exceed the "
+            f"{args.teacher} feature dimension d={spec.n_features}; a projection "
+            f"can only compress. Use values of k between 1 and {spec.n_features}."
+        )
+    projections = args.projections or list(DEFAULT_PROJECTIONS)
+    baselines = list(BASELINES) if args.baselines is None else args.baselines
+    weights = None if str(args.weights).lower() == "none" else args.weights
+    progress = not args.quiet
+    out = Path(args.out)
+
+    task = build_task(
+        args.teacher,
+        args.dataset,
+        weights=weights,
+        device=args.device,
+        batch_size=args.batch_size,
+        cache_dir=args.cache_dir,
+        data_dir=args.data_dir,
+        download=not args.no_download,
+        max_train_samples=args.max_train_samples,
+        max_test_samples=args.max_test_samples,
+        random_state=args.random_state,
+        progress=progress,
+    )
+    head = task.head
+    if args.max_epochs is not None:
+        head.set_params(max_epochs=args.max_epochs)
+
+    client = _dask_client(args.scheduler) if args.scheduler else None
+    try:
+        result = compression_study(
+            task.X_train,
+            task.y_train,
+            task.X_test,
+            task.y_test,
+            extractor=task.extractor,
+            n_components=ks,
+            projections=projections,
+            baselines=baselines,
+            seeds=args.seeds,
+            head=head,
+            teacher=task.teacher,
+            checkpoint_dir=None if args.no_resume else out / "checkpoints",
+            n_jobs=args.n_jobs,
+            client=client,
+            n_threads=args.threads or None,
+            random_state=args.random_state,
+            progress=progress,
+        )
+    finally:
+        if client is not None:
+            client.close()
+    paths = result.save(out)
+
+    print(result.to_markdown())
+    print(
+        f"Wall time: {time.perf_counter() - start:.1f} s "
+        f"(study {result.wall_time:.1f} s, dataset {task.dataset})."
+    )
+    print("Wrote " + ", ".join(str(path) for path in paths.values()))
+    sys.stdout.flush()
+    return 0

@@ -1,0 +1,502 @@
+"""The compression study: extract once, sweep k x projection, baselines, seeds.
+
+One configuration is a (method, k, seed) triple. ``method`` is a projection
+family (a fixed random map, new for each seed), ``"pca"`` (PCA fitted on the
+training features), ``"learned"`` (a bias-free bottleneck trained with the
+head) or ``"full"`` (the head on all ``d`` features, the paper's frozen
+baseline). Every configuration trains a fresh head (new initialisation for
+each seed) on the training features only and scores the test set once.
+"""
+
+import numbers
+import time
+from contextlib import nullcontext
+
+import numpy as np
+from joblib import Parallel, delayed, parallel_config
+from sklearn.base import clone, is_classifier
+from sklearn.decomposition import PCA
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import Pipeline
+from sklearn.utils import check_random_state
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_array, check_consistent_length
+from tqdm.auto import tqdm
+
+from ..diagnostics import estimate_intrinsic_dimension
+from ..head import SubspaceHeadClassifier
+from ..projection import PROJECTION_FAMILIES, JLSubspaceTransformer
+from ._checkpoint import RowCheckpoint, study_fingerprint
+from ._report import StudyResult, assemble_table
+from ._threads import fixed_threads
+
+#: Baselines the study can run next to the random projections.
+BASELINES = ("full", "pca", "learned")
+
+#: Projection families the study sweeps by default.
+DEFAULT_PROJECTIONS = ("gaussian", "sparse", "srht")
+
+
+def default_n_components(n_features):
+    """Default grid of ``k``: powers of two below ``d``, at most eight of them.
+
+    For ``d = 2048`` this is the embedded grid 1024, 512, ..., 8; for
+    ``d = 768`` it is 512, 256, ..., 8.
+
+    Parameters
+    ----------
+    n_features : int
+        The feature dimension ``d``.
+
+    Returns
+    -------
+    list of int
+        Decreasing values of ``k``.
+
+    Examples
+    --------
+    >>> from sklearn_subspace.study._study import default_n_components
+    >>> default_n_components(2048)
+    [1024, 512, 256, 128, 64, 32, 16, 8]
+    >>> default_n_components(768)
+    [512, 256, 128, 64, 32, 16, 8]
+    """
+    ks = []
+    k = 1 << int(np.floor(np.log2(max(n_features - 1, 1))))
+    while k >= 8 and len(ks) < 8:
+        ks.append(k)
+        k //= 2
+    return ks or [max(1, n_features // 2)]
+
+
+def _check_names(name, values, valid):
+    if isinstance(values, str):
+        values = (values,)
+    values = tuple(values)
+    unknown = [v for v in values if v not in valid]
+    if unknown:
+        raise ValueError(
+            f"Unknown {name} {', '.join(map(repr, unknown))}. Valid {name}: "
+            f"{', '.join(map(repr, valid))}."
+        )
+    # Keep the user's order but drop repeats.
+    return tuple(dict.fromkeys(values))
+
+
+def _check_n_components(n_components, n_features):
+    if n_components is None:
+        return default_n_components(n_features)
+    if isinstance(n_components, numbers.Integral):
+        n_components = (n_components,)
+    ks = []
+    for k in n_components:
+        if isinstance(k, bool) or not isinstance(k, numbers.Integral):
+            raise TypeError(
+                f"n_components must contain ints, got {type(k).__name__}: {k!r}."
+            )
+        if k < 1:
+            raise ValueError(f"n_components must contain ints >= 1, got {k}.")
+        if k > n_features:
+            raise ValueError(
+                f"n_components contains k={k}, which is larger than the feature "
+                f"dimension d={n_features}: a projection can only compress. Use "
+                f"values of k between 1 and {n_features}."
+            )
+        ks.append(int(k))
+    if not ks:
+        raise ValueError("n_components is empty; pass at least one k.")
+    return sorted(set(ks), reverse=True)
+
+
+def _check_seeds(seeds, random_state):
+    """Integer seeds, one per repeat; each seed is a new matrix and head init."""
+    if isinstance(seeds, numbers.Integral) and not isinstance(seeds, bool):
+        if seeds < 1:
+            raise ValueError(
+                f"seeds must be >= 1 (the number of repeats), got {seeds}."
+            )
+        if isinstance(random_state, numbers.Integral):
+            # Readable, reproducible seeds in the table: random_state, +1, ...
+            return [int(random_state) + i for i in range(int(seeds))]
+        rng = check_random_state(random_state)
+        return [int(s) for s in rng.randint(np.iinfo(np.int32).max, size=int(seeds))]
+    if isinstance(seeds, str) or not hasattr(seeds, "__iter__"):
+        raise TypeError(
+            "seeds must be an int (number of repeats) or a sequence of int seeds, "
+            f"got {seeds!r}."
+        )
+    values = list(seeds)
+    if not values or any(
+        isinstance(s, bool) or not isinstance(s, numbers.Integral) for s in values
+    ):
+        raise TypeError(f"seeds must be a non-empty sequence of ints, got {seeds!r}.")
+    return list(dict.fromkeys(int(s) for s in values))
+
+
+def _check_features(F, what):
+    F = check_array(F, dtype=[np.float32, np.float64], ensure_all_finite=False)
+    if not np.isfinite(F).all():
+        raise ValueError(
+            f"The {what} features contain NaN or infinity. Check the inputs and "
+            "the teacher (e.g. a diverging model or fp16 overflow), or clean "
+            "the features before running the study."
+        )
+    return F
+
+
+def _teacher_name(teacher, extractor):
+    if teacher is not None:
+        return str(teacher)
+    if extractor is None:
+        return "features"
+    model = extractor.get_params().get("model", None)
+    return model if isinstance(model, str) else type(model).__name__
+
+
+def _build_model(method, n_components, seed, head):
+    head = clone(head).set_params(random_state=seed)
+    if method == "full":
+        reducer = "passthrough"
+    elif method == "pca":
+        reducer = PCA(n_components=n_components, random_state=seed)
+    elif method == "learned":
+        reducer = "passthrough"
+        head.set_params(bottleneck=n_components)
+    else:
+        reducer = JLSubspaceTransformer(
+            n_components=n_components, projection=method, random_state=seed
+        )
+    return Pipeline([("reduce", reducer), ("head", head)])
+
+
+def _run_config(
+    config, F_train, y_train, F_test, y_test, head, param_grid, cv, n_threads
+):
+    """Fit one configuration on the training features, score the test set once."""
+    with fixed_threads(n_threads):
+        return _run_config_here(
+            config, F_train, y_train, F_test, y_test, head, param_grid, cv
+        )
+
+
+def _run_config_here(config, F_train, y_train, F_test, y_test, head, param_grid, cv):
+    teacher, method, n_components, seed = config
+    model = _build_model(method, n_components, seed, head)
+    if param_grid:
+        # Hyper-parameters are chosen by cross-validation inside the training
+        # features only; the test set is never looked at here.
+        model = GridSearchCV(
+            model, {f"head__{k}": v for k, v in param_grid.items()}, cv=cv
+        )
+    start = time.perf_counter()
+    model.fit(F_train, y_train)
+    fit_time = time.perf_counter() - start
+    test_accuracy = float(np.mean(model.predict(F_test) == y_test))
+
+    fitted = model.best_estimator_ if param_grid else model
+    # Epochs for the torch head; sklearn solvers report iterations, maybe
+    # per class, and some heads report nothing (-1).
+    n_iter = getattr(fitted[-1], "n_iter_", None)
+    row = {
+        "teacher": teacher,
+        "method": method,
+        "n_components": int(n_components),
+        "seed": int(seed),
+        "n_features": int(F_train.shape[1]),
+        "test_accuracy": test_accuracy,
+        "fit_time": fit_time,
+        "n_epochs": -1 if n_iter is None else int(np.max(n_iter)),
+    }
+    if param_grid:
+        row["head_params"] = repr(
+            {k.removeprefix("head__"): v for k, v in sorted(model.best_params_.items())}
+        )
+    return row
+
+
+def _run_all(configs, data, n_jobs, client):
+    """Yield one result row per configuration, as each finishes."""
+    if client is None and n_jobs in (None, 1):
+        for config in configs:
+            yield _run_config(config, *data)
+        return
+    if client is not None:
+        # joblib's dask backend ships the (large) feature arrays to the
+        # workers once and reuses them for every configuration.
+        backend = parallel_config(backend="dask", client=client)
+        n_jobs = -1 if n_jobs is None else n_jobs
+    else:
+        backend = nullcontext()
+    with backend:
+        yield from Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
+            delayed(_run_config)(config, *data) for config in configs
+        )
+
+
+def compression_study(
+    X_train,
+    y_train,
+    X_test,
+    y_test,
+    *,
+    extractor=None,
+    n_components=None,
+    projections=DEFAULT_PROJECTIONS,
+    baselines=BASELINES,
+    seeds=3,
+    head=None,
+    param_grid=None,
+    cv=None,
+    teacher=None,
+    intrinsic_dimension=True,
+    checkpoint_dir=None,
+    n_jobs=None,
+    client=None,
+    n_threads=1,
+    random_state=0,
+    progress=True,
+):
+    """Measure how test accuracy falls as teacher features are compressed.
+
+    The teacher runs once per sample for the whole study: features are
+    extracted once for the training and the test inputs, and every
+    configuration then works on those features. For each ``k`` in
+    ``n_components`` and each seed, the study fits
+
+    - each random projection family in ``projections`` (a new fixed matrix per
+      seed) followed by a fresh head,
+    - ``"pca"``: scikit-learn's ``PCA(k)`` fitted on the training features,
+      followed by a fresh head,
+    - ``"learned"``: the head with a trained bias-free bottleneck
+      ``d -> k`` (``head.set_params(bottleneck=k)``),
+
+    and, once per seed, ``"full"``: the head on all ``d`` features (the
+    paper's frozen baseline). Each seed also gives the head a new
+    initialisation.
+
+    Model selection is honest: the head's early stopping uses a validation
+    split carved from the training data, hyper-parameters in ``param_grid``
+    are chosen by cross-validation on the training data, and the test set is
+    scored exactly once per configuration.
+
+    Parameters
+    ----------
+    X_train, X_test : array-like or list
+        Teacher inputs (image arrays, image paths, texts, ...) when
+        ``extractor`` is given; otherwise precomputed features of shape
+        ``(n_samples, d)``.
+    y_train, y_test : array-like of shape (n_samples,)
+        Class labels.
+    extractor : transformer, default=None
+        Usually a :class:`~sklearn_subspace.teachers.TorchFeatureExtractor`.
+        It is cloned, fitted on ``X_train`` and used to transform ``X_train``
+        and ``X_test`` once. ``None`` means the inputs are already features.
+    n_components : int or sequence of int, default=None
+        The values of ``k``. Each must satisfy ``1 <= k <= d``. ``None`` uses
+        up to eight powers of two below ``d`` (1024 ... 8 for ``d = 2048``).
+    projections : sequence of str, default=("gaussian", "sparse", "srht")
+        Random projection families to sweep; any of
+        ``sklearn_subspace.projection.PROJECTION_FAMILIES``.
+    baselines : sequence of str, default=("full", "pca", "learned")
+        Baselines to run; any of ``"full"``, ``"pca"``, ``"learned"``.
+    seeds : int or sequence of int, default=3
+        An int ``n`` runs ``n`` repeats with seeds ``random_state``,
+        ``random_state + 1``, ... (random seeds when ``random_state`` is not
+        an int); a sequence gives the seeds explicitly. A seed sets both the
+        projection matrix (or PCA solver) and the head's initialisation,
+        batch order and validation split.
+    head : classifier, default=None
+        The head to train, cloned for every configuration; its
+        ``random_state`` is set to the seed, and for ``"learned"`` its
+        ``bottleneck`` to ``k``. ``None`` uses
+        :class:`~sklearn_subspace.head.SubspaceHeadClassifier` with default
+        settings.
+    param_grid : dict, default=None
+        Head hyper-parameters to choose per configuration, e.g.
+        ``{"lr": [1e-3, 1e-2]}``. Chosen by ``GridSearchCV`` on the training
+        features only, with ``cv`` folds.
+    cv : int, cross-validation generator or iterable, default=None
+        Cross-validation for ``param_grid`` (``None`` means 5-fold). Unused
+        without ``param_grid``.
+    teacher : str, default=None
+        Name of the teacher in the table. ``None`` uses the extractor's model
+        name (or its class name), or ``"features"`` without an extractor.
+    intrinsic_dimension : bool, default=True
+        Whether to estimate the training features' intrinsic dimension
+        (TwoNN) and add it to the table and the report.
+    checkpoint_dir : str or path-like, default=None
+        When set, each finished configuration is appended to a CSV file in
+        this folder, and a rerun with the same features, labels, head and
+        teacher name skips the configurations already there. A study killed
+        mid-way resumes where it stopped; ``random_state`` must then be an
+        int (or ``seeds`` explicit) so that the seeds match.
+    n_jobs : int, default=None
+        Number of configurations fitted in parallel with joblib. ``None``
+        and 1 run serially. Results are identical to a serial run.
+    client : dask.distributed.Client, default=None
+        When given, configurations run on this dask cluster through joblib's
+        dask backend. Results are identical to a serial run.
+    n_threads : int or None, default=1
+        CPU threads (torch and BLAS) for each configuration's fit. Heads are
+        small, so one thread per fit with ``n_jobs`` fits side by side uses
+        the cores best; a fixed count also makes every configuration's
+        result independent of where it runs. ``None`` keeps the current
+        settings (e.g. for large heads trained on the CPU).
+    random_state : int, RandomState instance or None, default=0
+        Seeds the repeats (see ``seeds``) and the intrinsic-dimension
+        subsample.
+    progress : bool, default=True
+        Whether to show a tqdm progress bar over configurations.
+
+    Returns
+    -------
+    result : StudyResult
+        ``result.table`` has one row per (teacher, method, k, seed) with the
+        columns ``teacher``, ``method``, ``n_components``,
+        ``compression_ratio`` (``d / k``), ``seed``, ``test_accuracy`` (a
+        fraction), ``delta`` (``test_accuracy`` minus the mean test accuracy
+        of the ``"full"`` head over all seeds; NaN without the ``"full"``
+        baseline), ``fit_time`` (seconds to fit reducer and head),
+        ``n_epochs`` (epochs the head trained, after early stopping; -1 when
+        the head does not say), ``n_features`` and, when computed,
+        ``intrinsic_dimension``.
+
+    Raises
+    ------
+    ValueError
+        For ``k > d``, unknown projection or baseline names, NaN or inf
+        features, mismatched lengths, or a PCA ``k`` above the number of
+        training samples.
+
+    See Also
+    --------
+    StudyResult : The returned table, summary, markdown report and figure.
+    load_embedded_task : The digits task the command-line study runs by default.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_classification
+    >>> from sklearn_subspace.head import SubspaceHeadClassifier
+    >>> from sklearn_subspace.study import compression_study
+    >>> X, y = make_classification(400, n_features=64, n_informative=20,
+    ...                            n_classes=3, random_state=0)
+    >>> head = SubspaceHeadClassifier(max_epochs=5, device="cpu")
+    >>> result = compression_study(
+    ...     X[:300], y[:300], X[300:], y[300:], n_components=[32, 8],
+    ...     projections=["gaussian"], baselines=["full"], seeds=2, head=head,
+    ...     intrinsic_dimension=False, progress=False)
+    >>> result.table[["method", "n_components", "compression_ratio", "seed"]]
+         method  n_components  compression_ratio  seed
+    0      full            64                1.0     0
+    1      full            64                1.0     1
+    2  gaussian            32                2.0     0
+    3  gaussian            32                2.0     1
+    4  gaussian             8                8.0     0
+    5  gaussian             8                8.0     1
+    """
+    start = time.perf_counter()
+    projections = _check_names("projections", projections, PROJECTION_FAMILIES)
+    baselines = _check_names("baselines", baselines, BASELINES)
+    if not projections and not baselines:
+        raise ValueError("Nothing to run: projections and baselines are both empty.")
+    seed_values = _check_seeds(seeds, random_state)
+    if n_threads is not None and (
+        isinstance(n_threads, bool)
+        or not isinstance(n_threads, numbers.Integral)
+        or n_threads < 1
+    ):
+        raise ValueError(f"n_threads must be an int >= 1 or None, got {n_threads!r}.")
+    head = SubspaceHeadClassifier() if head is None else head
+    if not is_classifier(head):
+        raise TypeError(
+            f"head must be a scikit-learn classifier, got {type(head).__name__}."
+        )
+    if "learned" in baselines and "bottleneck" not in head.get_params():
+        raise ValueError(
+            f"The 'learned' baseline needs a head with a 'bottleneck' parameter; "
+            f"{type(head).__name__} has none. Use SubspaceHeadClassifier or drop "
+            "'learned' from baselines."
+        )
+    check_consistent_length(X_train, y_train)
+    check_consistent_length(X_test, y_test)
+    y_train = np.asarray(y_train)
+    y_test = np.asarray(y_test)
+    check_classification_targets(y_train)
+    name = _teacher_name(teacher, extractor)
+
+    # Extract once: every configuration below reuses these two arrays.
+    if extractor is not None:
+        extractor = clone(extractor)
+        # fit_transform, not fit + transform: fit alone runs a probe sample.
+        F_train = extractor.fit_transform(X_train, y_train)
+        F_test = extractor.transform(X_test)
+    else:
+        F_train, F_test = X_train, X_test
+    F_train = _check_features(F_train, "training")
+    F_test = _check_features(F_test, "test")
+    n_features = F_train.shape[1]
+    if F_test.shape[1] != n_features:
+        raise ValueError(
+            f"The test features have {F_test.shape[1]} columns but the training "
+            f"features have {n_features}; both must come from the same teacher."
+        )
+    ks = _check_n_components(n_components, n_features)
+    if "pca" in baselines and ks[0] > min(F_train.shape):
+        raise ValueError(
+            f"The 'pca' baseline cannot keep k={ks[0]} components from "
+            f"{F_train.shape[0]} training samples of dimension {n_features} "
+            f"(PCA needs k <= min(n_samples, d) = {min(F_train.shape)}). Use "
+            "smaller k, more training samples, or drop 'pca' from baselines."
+        )
+
+    configs = [
+        (name, "full", n_features, s) for s in seed_values if "full" in baselines
+    ]
+    for method in (*projections, *(b for b in ("pca", "learned") if b in baselines)):
+        configs += [(name, method, k, s) for k in ks for s in seed_values]
+
+    checkpoint = None
+    done = {}
+    if checkpoint_dir is not None:
+        fingerprint = study_fingerprint(
+            name, F_train, y_train, F_test, y_test, head, param_grid, cv
+        )
+        checkpoint = RowCheckpoint(checkpoint_dir, fingerprint)
+        done = {RowCheckpoint.key(row): row for row in checkpoint.load()}
+    todo = [c for c in configs if c not in done]
+
+    rows = [done[c] for c in configs if c in done]
+    data = (F_train, y_train, F_test, y_test, head, param_grid, cv, n_threads)
+    with tqdm(
+        total=len(configs),
+        initial=len(configs) - len(todo),
+        desc=f"compression study ({name})",
+        unit="fit",
+        disable=not progress,
+    ) as bar:
+        for row in _run_all(todo, data, n_jobs, client):
+            if checkpoint is not None:
+                checkpoint.append(row)
+            rows.append(row)
+            bar.set_postfix_str(
+                f"{row['method']} k={row['n_components']}", refresh=False
+            )
+            bar.update()
+
+    id_estimate = None
+    if intrinsic_dimension:
+        id_estimate = float(
+            estimate_intrinsic_dimension(
+                F_train, method="twonn", random_state=random_state
+            )
+        )
+
+    table = assemble_table(rows, configs, intrinsic_dimension=id_estimate)
+    return StudyResult(
+        table,
+        intrinsic_dimension=id_estimate,
+        n_train=len(y_train),
+        n_test=len(y_test),
+        wall_time=time.perf_counter() - start,
+        checkpoint_path=None if checkpoint is None else checkpoint.path,
+    )

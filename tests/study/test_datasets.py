@@ -1,0 +1,257 @@
+"""Datasets, the embedded digits task and its teacher, and named study tasks."""
+
+import sys
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from sklearn_subspace.study import (
+    DatasetUnavailableError,
+    _embedded_teacher,
+    load_embedded_task,
+)
+from sklearn_subspace.study._datasets import load_dataset
+from sklearn_subspace.study._embedded_teacher import DigitsCNN, train_embedded_teacher
+from sklearn_subspace.study._tasks import build_task, teacher_spec
+from sklearn_subspace.teachers import forward_pass_count, reset_forward_pass_count
+
+
+@pytest.fixture(scope="module")
+def embedded(tmp_path_factory):
+    cache = tmp_path_factory.mktemp("cache")
+    return cache, load_embedded_task(cache_dir=cache)
+
+
+# -- the embedded task ----------------------------------------------------------------
+def test_embedded_task_has_digit_images_shaped_for_the_cnn(embedded):
+    _, task = embedded
+    assert task.X_train.shape == (1347, 1, 8, 8)
+    assert task.X_test.shape == (450, 1, 8, 8)
+    assert task.X_train.dtype == np.float32
+    assert 0.0 <= task.X_train.min() and task.X_train.max() <= 1.0
+    assert sorted(np.unique(task.y_train)) == list(range(10))
+    assert task.name == "digits-cnn2048"
+    assert task.n_features == 2048
+
+
+def test_embedded_teacher_is_trained_on_the_training_split(embedded):
+    _, task = embedded
+    with torch.inference_mode():
+        logits = task.teacher(torch.from_numpy(task.X_test))
+    accuracy = (logits.argmax(1).numpy() == task.y_test).mean()
+    assert accuracy > 0.95
+    assert not task.teacher.training
+    assert not any(p.requires_grad for p in task.teacher.parameters())
+
+
+def test_embedded_extractor_returns_the_2048_d_penultimate_features(embedded):
+    _, task = embedded
+    reset_forward_pass_count()
+    features = task.extractor.set_params(device="cpu").fit_transform(task.X_test[:20])
+    assert features.shape == (20, 2048)
+    assert features.dtype == np.float32
+    with torch.inference_mode():
+        x = torch.from_numpy(task.X_test[:20])
+        expected = task.teacher.embed(task.teacher.features(x)).numpy()
+    np.testing.assert_allclose(features, expected, rtol=1e-5, atol=1e-6)
+    assert forward_pass_count() == 20
+
+
+def test_embedded_extractor_caches_features_under_the_cache_dir(embedded):
+    cache, task = embedded
+    extractor = task.extractor.set_params(device="cpu")
+    extractor.fit_transform(task.X_test[:8])
+    reset_forward_pass_count()
+    extractor.fit_transform(task.X_test[:8][::-1])
+    assert forward_pass_count() == 0
+    assert (cache / "features").is_dir()
+
+
+def test_embedded_teacher_is_reused_from_the_cache(embedded, monkeypatch):
+    cache, task = embedded
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("the cached teacher should have been loaded")
+
+    monkeypatch.setattr(_embedded_teacher, "_fit_cnn", no_training)
+    again = load_embedded_task(cache_dir=cache)
+    for name, value in task.teacher.state_dict().items():
+        torch.testing.assert_close(
+            again.teacher.state_dict()[name], value, rtol=0, atol=0
+        )
+    assert len(list((cache / "teachers").glob("*.pt"))) == 1
+
+
+def _small_digits(n=120):
+    rng = np.random.default_rng(0)
+    return rng.random((n, 1, 8, 8), dtype=np.float32), np.arange(n) % 10
+
+
+def test_teacher_training_is_deterministic_across_fresh_caches(tmp_path):
+    X, y = _small_digits()
+    first = train_embedded_teacher(X, y, cache_dir=tmp_path / "a", random_state=3)
+    second = train_embedded_teacher(X, y, cache_dir=tmp_path / "b", random_state=3)
+    other = train_embedded_teacher(X, y, cache_dir=tmp_path / "c", random_state=4)
+    for name, value in first.state_dict().items():
+        torch.testing.assert_close(second.state_dict()[name], value, rtol=0, atol=0)
+    assert not torch.equal(other.classifier.weight, first.classifier.weight)
+
+
+def test_teacher_training_leaves_the_global_torch_rng_alone(tmp_path):
+    X, y = _small_digits(40)
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    train_embedded_teacher(X, y, cache_dir=tmp_path)
+    torch.testing.assert_close(torch.rand(3), expected)
+
+
+def test_corrupt_cached_teacher_is_retrained(tmp_path):
+    X, y = _small_digits(40)
+    net = train_embedded_teacher(X, y, cache_dir=tmp_path)
+    (path,) = (tmp_path / "teachers").glob("*.pt")
+    path.write_bytes(b"not a checkpoint")
+    again = train_embedded_teacher(X, y, cache_dir=tmp_path)
+    torch.testing.assert_close(again.classifier.weight, net.classifier.weight)
+    assert path.stat().st_size > 1000
+
+
+def test_teacher_needs_an_integer_random_state(tmp_path):
+    X, y = _small_digits(20)
+    with pytest.raises(TypeError, match="integer random_state"):
+        train_embedded_teacher(X, y, cache_dir=tmp_path, random_state=None)
+
+
+def test_digits_cnn_has_a_2048_wide_penultimate_layer():
+    net = DigitsCNN()
+    assert net.classifier.in_features == 2048
+    assert net(torch.zeros(3, 1, 8, 8)).shape == (3, 10)
+
+
+# -- datasets -------------------------------------------------------------------------
+def test_digits_dataset_matches_the_embedded_split():
+    data = load_dataset("digits")
+    assert data.X_train.shape == (1347, 1, 8, 8)
+    assert data.modality == "digits"
+
+
+def test_subsampling_is_stratified_and_bounded():
+    data = load_dataset("digits", max_train_samples=100, max_test_samples=50)
+    assert len(data.X_train) == len(data.y_train) == 100
+    assert len(data.X_test) == 50
+    assert sorted(np.unique(data.y_train)) == list(range(10))
+
+
+def test_unknown_dataset_lists_the_valid_ones():
+    with pytest.raises(
+        ValueError, match=r"Unknown dataset 'cifar10'.*cifar100.*imagefolder:PATH.*mnli"
+    ):
+        load_dataset("cifar10")
+
+
+def test_missing_cifar100_offline_says_where_and_how_to_supply_it(tmp_path):
+    with pytest.raises(DatasetUnavailableError) as info:
+        load_dataset("cifar100", data_dir=tmp_path, download=False)
+    message = str(info.value)
+    assert "CIFAR-100 was not found under" in message
+    assert str(tmp_path) in message
+    assert "cifar-100-python" in message
+    assert "--data-dir" in message
+
+
+def _write_images(folder, classes, n_per_class, size=12):
+    rng = np.random.default_rng(0)
+    for name in classes:
+        (folder / name).mkdir(parents=True)
+        for i in range(n_per_class):
+            pixels = rng.integers(0, 255, (size, size, 3), dtype=np.uint8)
+            Image.fromarray(pixels).save(folder / name / f"{i}.png")
+
+
+def test_image_folder_is_split_stratified_with_class_name_labels(tmp_path):
+    _write_images(tmp_path, ["cat", "dog"], 10)
+    (tmp_path / "cat" / "notes.txt").write_text("not an image")
+    data = load_dataset(f"imagefolder:{tmp_path}")
+    assert len(data.X_train) == 16 and len(data.X_test) == 4
+    assert sorted(np.unique(data.y_test)) == ["cat", "dog"]
+    assert all(str(p).endswith(".png") for p in data.X_train + data.X_test)
+    assert data.modality == "image"
+
+
+def test_image_folder_with_train_and_val_uses_them(tmp_path):
+    _write_images(tmp_path / "train", ["a", "b", "c"], 4)
+    _write_images(tmp_path / "val", ["a", "c"], 2)
+    data = load_dataset(f"imagefolder:{tmp_path}")
+    assert len(data.X_train) == 12 and len(data.X_test) == 4
+    # Labels are folder names, so they agree although val lacks class "b".
+    assert sorted(np.unique(data.y_test)) == ["a", "c"]
+
+
+def test_missing_image_folder_says_how_to_lay_it_out(tmp_path):
+    with pytest.raises(DatasetUnavailableError, match="does not exist.*sub-folder"):
+        load_dataset(f"imagefolder:{tmp_path / 'nope'}")
+
+
+def test_empty_image_folder_is_a_clear_error(tmp_path):
+    (tmp_path / "empty_class").mkdir()
+    with pytest.raises(DatasetUnavailableError, match="No usable images"):
+        load_dataset(f"imagefolder:{tmp_path}")
+
+
+def test_image_folder_too_small_to_split_says_how_many_images_it_needs(tmp_path):
+    _write_images(tmp_path, ["a", "b"], 2)
+    with pytest.raises(ValueError, match="too small to split.*at least 5 per class"):
+        load_dataset(f"imagefolder:{tmp_path}")
+
+
+def test_mnli_without_hugging_face_datasets_says_what_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "datasets", None)
+    with pytest.raises(ImportError, match="pip install datasets"):
+        load_dataset("mnli")
+
+
+# -- named tasks ----------------------------------------------------------------------
+def test_paper_teachers_come_with_their_k_grid_and_width():
+    assert teacher_spec("resnet50").n_components == (1024, 512, 256, 128)
+    assert teacher_spec("bert-base-uncased").n_features == 768
+    assert teacher_spec("embedded").n_components == (1024, 512, 256, 128, 64, 32, 16, 8)
+
+
+def test_other_zoo_names_are_accepted_with_unknown_width():
+    assert teacher_spec("resnet18").n_features is None
+    assert teacher_spec("timm:resnet10t").modality == "image"
+    assert teacher_spec("hf:prajjwal1/bert-tiny").modality is None
+
+
+def test_unknown_teacher_lists_what_is_valid():
+    with pytest.raises(
+        ValueError, match=r"Unknown teacher 'resnet5O'.*'resnet50'.*timm:<name>"
+    ):
+        teacher_spec("resnet5O")
+
+
+@pytest.mark.parametrize(
+    "teacher, dataset, message",
+    [
+        ("bert-base-uncased", "digits", "takes text-pair inputs"),
+        ("embedded", "cifar100", "only runs on dataset 'digits'"),
+        ("vit_b_16", None, "no default dataset"),
+    ],
+)
+def test_mismatched_teacher_and_dataset_are_rejected(teacher, dataset, message):
+    with pytest.raises(ValueError, match=message):
+        build_task(teacher, dataset)
+
+
+def test_paper_task_uses_the_paper_head_preset(tmp_path):
+    task = build_task(
+        "resnet50", "digits", weights=None, cache_dir=tmp_path, max_train_samples=20
+    )
+    assert task.head.get_params()["optimizer"] == "sgd"
+    assert task.head.get_params()["lr"] == 0.01
+    assert task.extractor.get_params()["model"] == "resnet50"
+    assert task.extractor.get_params()["cache_dir"] == str(tmp_path / "features")
+    assert task.n_components == (1024, 512, 256, 128)
+    assert len(task.X_train) == 20

@@ -1,0 +1,635 @@
+"""`SubspaceDistiller`: a student that regresses the teacher's projected features."""
+
+import copy
+import inspect
+import time
+
+import numpy as np
+import torch
+from sklearn.base import (
+    BaseEstimator,
+    ClassifierMixin,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    clone,
+)
+from sklearn.exceptions import NotFittedError
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+from torch import nn
+
+from .._device import resolve_device
+from ..head import SubspaceHeadClassifier
+from ..projection import PROJECTION_FAMILIES, JLSubspaceTransformer
+from ._training import (
+    OPTIMIZERS,
+    TargetScale,
+    build_module,
+    check_option,
+    check_positive_int,
+    check_real,
+    draw_seeds,
+    predict_batches,
+    split_indices,
+    target_statistics,
+    train_student,
+)
+
+#: Regression losses accepted by ``loss=``.
+LOSSES = ("mse", "cosine")
+
+
+def _mse(outputs, targets):
+    return nn.functional.mse_loss(outputs, targets)
+
+
+def _cosine(outputs, targets):
+    return (1.0 - nn.functional.cosine_similarity(outputs, targets, dim=1)).mean()
+
+
+_LOSS_FUNCTIONS = {"mse": _mse, "cosine": _cosine}
+
+
+def _accepts_keyword(factory, name):
+    """Whether ``factory`` (a class or function) has a parameter called ``name``."""
+    try:
+        parameters = inspect.signature(factory).parameters
+    except (TypeError, ValueError):  # builtins without a signature
+        return False
+    parameter = parameters.get(name)
+    return parameter is not None and parameter.kind in (
+        inspect.Parameter.POSITIONAL_OR_KEYWORD,
+        inspect.Parameter.KEYWORD_ONLY,
+    )
+
+
+def student_kwargs(student, student_params, n_outputs):
+    """Keyword arguments for building ``student`` with output width ``n_outputs``.
+
+    ``student_params`` are passed as given; ``n_outputs`` is added when the
+    factory takes a parameter of that name and it was not given.
+    """
+    kwargs = dict(student_params or {})
+    if "n_outputs" not in kwargs and _accepts_keyword(student, "n_outputs"):
+        kwargs["n_outputs"] = n_outputs
+    return kwargs
+
+
+def check_student(student, student_params):
+    """Raise a clear error unless ``student`` can build a module."""
+    if isinstance(student, nn.Module):
+        raise TypeError(
+            f"student must be an nn.Module class or a function that builds one, "
+            f"not a module instance ({type(student).__name__}). Pass the class "
+            "(with its arguments in student_params), e.g. "
+            "SubspaceDistiller(StudentMLP, student_params={'hidden_layer_sizes': "
+            "(128,)}), so that every fit starts from a fresh, seeded student."
+        )
+    if not callable(student):
+        raise TypeError(
+            "student must be an nn.Module class or a function that builds one; "
+            f"got {type(student).__name__}: {student!r}."
+        )
+    if student_params is not None and not isinstance(student_params, dict):
+        raise TypeError(
+            "student_params must be a dict of keyword arguments for the student "
+            f"or None; got {type(student_params).__name__}."
+        )
+
+
+class SubspaceDistiller(
+    ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClassifierMixin, BaseEstimator
+):
+    """Subspace-native distillation: a student regresses projected teacher features.
+
+    A fixed Johnson-Lindenstrauss projection ``R`` maps the teacher's
+    features ``h(x)`` (dimension ``d``) to ``z(x) = R h(x) / sqrt(k)``; a head
+    is trained on ``z`` with the labels; and a small student network ``g``
+    is trained so that ``g(x)`` regresses ``z(x)``. Because the student's
+    outputs live in the same ``k``-dimensional coordinates as ``z``, the head
+    trained on the teacher's projected features classifies them directly, and
+    the deployed model is only the student plus a ``k``-input head.
+
+    ``fit(X, y)``:
+
+    1. computes the teacher features once (``teacher.transform``, the
+       ``teacher_features`` passed to ``fit``, or ``X`` itself);
+    2. projects them with a :class:`~sklearn_subspace.JLSubspaceTransformer`;
+    3. fits ``head`` on the projected features of the training part;
+    4. trains the student on the regression target for ``max_epochs``
+       epochs, scores the held-out validation part through the head after
+       every epoch, and keeps the weights of the best epoch.
+
+    Parameters
+    ----------
+    student : nn.Module subclass or callable
+        Builds the student: ``student(**student_params)`` must return an
+        ``nn.Module`` that maps a batch of ``X`` (as a float32 tensor) to
+        ``(batch, n_components)`` outputs. When the callable has a parameter
+        called ``n_outputs`` that ``student_params`` does not set, it receives
+        ``n_components`` (so :class:`StudentMLP` needs no arguments). The
+        width is checked on one sample before any teacher feature is
+        computed. Use a class or a module-level function (not a lambda) to
+        keep the distiller picklable.
+    teacher : TorchFeatureExtractor, transformer or None, default=None
+        Where the teacher features come from. A fitted extractor (or any
+        fitted transformer) is used as is; an unfitted one is cloned and
+        fitted on ``X``. ``None``: the features are the ``teacher_features``
+        given to :meth:`fit`, or, when none are given, ``X`` itself (the
+        identity teacher: the student learns a random ``k``-dimensional
+        sketch of tabular features).
+    n_components : int, default=128
+        Dimension ``k`` of the subspace, and the student's output width.
+    projection : str, default="gaussian"
+        Projection family, one of ``PROJECTION_FAMILIES``.
+    loss : {"mse", "cosine"}, default="mse"
+        Regression loss between student outputs and projected targets.
+        ``"mse"`` regresses the targets standardized by their per-dimension
+        mean and one global scale (the same minimiser as the plain MSE; see
+        Notes). With ``"cosine"`` only directions are learned; outputs are
+        rescaled to the mean norm of the training targets, so that the head
+        sees features on the teacher's scale.
+    optimizer : {"adamw", "sgd"}, default="adamw"
+        ``torch.optim.AdamW``, or ``torch.optim.SGD`` with momentum 0.9.
+    lr : float, default=1e-3
+        Student learning rate.
+    max_epochs : int, default=30
+        Student training epochs (the budget; the best epoch is kept).
+    batch_size : int, default=128
+        Student mini-batch size.
+    device : str or torch.device, default="auto"
+        Where the student trains: ``"auto"`` picks CUDA, then MPS, then CPU.
+        ``"cuda"`` without a GPU raises a ``ValueError``.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the student's initial weights, the batch order, the validation
+        split, the projection and the head, through local generators (torch's
+        global random state is left alone). An int gives identical results
+        across fits on CPU.
+    verbose : int, default=0
+        When positive, print one line per student epoch.
+    student_params : dict or None, default=None
+        Keyword arguments for ``student``.
+    head : classifier or None, default=None
+        Template of the head fitted on the projected teacher features;
+        cloned, with ``random_state`` set from this estimator's. ``None`` uses
+        ``SubspaceHeadClassifier(device=device)``.
+    weight_decay : float, default=1e-4
+        Student weight decay.
+    validation_fraction : float or None, default=0.1
+        Share of the training data held out (stratified) to pick the best
+        student epoch; the head is not fitted on it either. ``None`` trains
+        on all samples and keeps the last epoch.
+
+    Attributes
+    ----------
+    student_ : torch.nn.Module
+        The deployable student, in eval mode (on CPU after unpickling): the
+        trained network (``student_.module``) followed by the fixed map from
+        its standardized outputs back to the projected-feature coordinates.
+        ``student_(x)`` is what :meth:`transform` returns.
+    projection_ : JLSubspaceTransformer
+        The fitted projection of the teacher features.
+    head_ : classifier
+        The head fitted on the projected teacher features, reused unchanged
+        on student outputs.
+    teacher_ : transformer or None
+        The fitted teacher, when ``teacher`` was given.
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+    n_components_ : int
+        Output width ``k``.
+    n_teacher_features_ : int
+        Width ``d`` of the teacher features.
+    n_features_in_ : int
+        ``X.shape[1]`` seen in ``fit``.
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during ``fit``, when ``X`` has string column
+        names.
+    input_shape_ : tuple of int
+        Shape of one sample of ``X`` (more than one dimension for images).
+    history_ : dict of list
+        Per student epoch: ``epoch``, ``train_loss``, ``valid_loss`` and
+        ``valid_accuracy`` (accuracy of the reused head on the student's
+        outputs for the validation part; NaN without validation).
+    best_epoch_ : int
+        Epoch (1-based) whose weights the student holds.
+    n_iter_ : int
+        Number of student epochs run.
+    validation_size_ : int
+        Number of training samples held out for validation.
+    head_train_time_, student_train_time_ : float
+        Seconds spent fitting the head and training the student.
+    device_ : torch.device
+        Where the student was trained.
+
+    See Also
+    --------
+    distillation_comparison : Compare this student with cross-entropy,
+        Hinton KD and FitNets students under the same budget.
+    StudentMLP : A small default student.
+    sklearn_subspace.JLSubspaceTransformer : The fixed projection.
+
+    Notes
+    -----
+    The head is never retrained on student outputs: :meth:`predict`,
+    :meth:`predict_proba` and :meth:`score` give ``head_`` the student's
+    outputs ``transform(X)`` exactly as if they were projected teacher
+    features. How far the student's accuracy falls below the head's accuracy
+    on the teacher's own projected features measures the distillation gap.
+
+    With ``loss="mse"`` the network regresses ``(z - mean) / scale``, with
+    ``mean`` the per-dimension mean and ``scale`` the root mean square
+    deviation of the training targets, and ``student_`` maps its outputs back
+    with ``* scale + mean``. Teacher features are often far from unit scale
+    (e.g. ReLU features with norms in the tens); without this a freshly
+    initialised student spends most of a short budget growing its outputs.
+
+    ``teacher_features`` given to :meth:`fit` are sliced with ``X`` by
+    scikit-learn's cross-validation tools (``cross_validate(...,
+    params={"teacher_features": F})``), since they hold one row per sample.
+
+    Examples
+    --------
+    A student MLP that learns to output a 16-dimensional sketch of a teacher's
+    features (here the teacher is the identity on the digits pixels):
+
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn.model_selection import train_test_split
+    >>> from sklearn_subspace.distill import StudentMLP, SubspaceDistiller
+    >>> from sklearn_subspace.head import SubspaceHeadClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> X_train, X_test, y_train, y_test = train_test_split(
+    ...     X.astype("float32") / 16, y, random_state=0)
+    >>> distiller = SubspaceDistiller(
+    ...     StudentMLP, n_components=16, max_epochs=10, device="cpu",
+    ...     head=SubspaceHeadClassifier(lr=1e-2, batch_size=64), random_state=0)
+    >>> distiller = distiller.fit(X_train, y_train)
+    >>> distiller.transform(X_test).shape
+    (450, 16)
+    >>> bool(distiller.score(X_test, y_test) > 0.8)
+    True
+
+    With precomputed teacher features ``F_train`` (one row per sample of
+    ``X_train``), pass them to ``fit``:
+
+    >>> distiller.fit(X_train, y_train, teacher_features=F_train)
+    ... # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        student,
+        *,
+        teacher=None,
+        n_components=128,
+        projection="gaussian",
+        loss="mse",
+        optimizer="adamw",
+        lr=1e-3,
+        max_epochs=30,
+        batch_size=128,
+        device="auto",
+        random_state=None,
+        verbose=0,
+        student_params=None,
+        head=None,
+        weight_decay=1e-4,
+        validation_fraction=0.1,
+    ):
+        self.student = student
+        self.teacher = teacher
+        self.n_components = n_components
+        self.projection = projection
+        self.loss = loss
+        self.optimizer = optimizer
+        self.lr = lr
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        self.student_params = student_params
+        self.head = head
+        self.weight_decay = weight_decay
+        self.validation_fraction = validation_fraction
+
+    # -- validation ---------------------------------------------------------
+    def _check_params(self):
+        check_student(self.student, self.student_params)
+        check_positive_int("n_components", self.n_components)
+        check_option("projection", self.projection, PROJECTION_FAMILIES)
+        check_option("loss", self.loss, LOSSES)
+        check_option("optimizer", self.optimizer, OPTIMIZERS)
+        check_real("lr", self.lr, low=0.0, low_inclusive=False)
+        check_real("weight_decay", self.weight_decay, low=0.0)
+        check_positive_int("max_epochs", self.max_epochs)
+        check_positive_int("batch_size", self.batch_size)
+        if self.validation_fraction is not None:
+            check_real(
+                "validation_fraction",
+                self.validation_fraction,
+                low=0.0,
+                high=1.0,
+                low_inclusive=False,
+            )
+        if self.teacher is not None and not hasattr(self.teacher, "transform"):
+            raise TypeError(
+                "teacher must be a TorchFeatureExtractor (or another transformer "
+                f"with a transform method) or None; got {type(self.teacher).__name__}."
+            )
+        if self.head is not None and not (
+            hasattr(self.head, "fit") and hasattr(self.head, "predict")
+        ):
+            raise TypeError(
+                "head must be a classifier (e.g. SubspaceHeadClassifier()) or None; "
+                f"got {type(self.head).__name__}."
+            )
+
+    def _build_student(self, X, init_seed, device):
+        """Build the seeded student and check its output width on one sample."""
+        k = int(self.n_components)
+        kwargs = student_kwargs(self.student, self.student_params, k)
+        # Built and probed on the CPU, so that the initial weights (lazy
+        # layers included) do not depend on the device.
+        probe = torch.as_tensor(X[:1])
+        try:
+            student, output = build_module(self.student, kwargs, init_seed, probe)
+        except (TypeError, ValueError, RuntimeError) as exc:
+            if isinstance(exc, TypeError) and "student factory" in str(exc):
+                raise
+            raise type(exc)(
+                f"Could not build the student or run it on one sample of X "
+                f"(shape {tuple(X.shape[1:])}): {exc}. The student must accept a "
+                "float32 tensor shaped like a batch of X."
+            ) from exc
+        if not isinstance(output, torch.Tensor) or output.shape != (1, k):
+            shape = tuple(output.shape) if isinstance(output, torch.Tensor) else output
+            raise ValueError(
+                f"The student's output must have width n_components={k}, but one "
+                f"sample gives output of shape {shape}. Make its last layer output "
+                f"{k} values per sample (e.g. set n_outputs={k} in student_params) "
+                "or change n_components."
+            )
+        return student.to(device)
+
+    def _teacher_features(self, X, X_teacher, teacher_features):
+        n_samples = X.shape[0]
+        if teacher_features is not None:
+            if self.teacher is not None:
+                raise ValueError(
+                    "Both a teacher and teacher_features were given. Pass "
+                    "teacher_features only with teacher=None, or drop them to "
+                    "let the teacher compute the features."
+                )
+            self.teacher_ = None
+            F = check_array(
+                teacher_features,
+                dtype=np.float32,
+                ensure_all_finite=True,
+                input_name="teacher_features",
+            )
+        elif self.teacher is not None:
+            teacher = self.teacher
+            try:
+                check_is_fitted(teacher)
+            except NotFittedError:
+                # Fit a copy: the user's teacher is left as it was given.
+                teacher = clone(teacher)
+                F = teacher.fit_transform(X_teacher)
+            else:
+                F = teacher.transform(X_teacher)
+            self.teacher_ = teacher
+            F = np.asarray(F, dtype=np.float32)
+            if F.ndim != 2 or not np.isfinite(F).all():
+                raise ValueError(
+                    "The teacher returned features that are not a finite 2-D "
+                    f"array (shape {F.shape}). Check the teacher and its inputs."
+                )
+        else:
+            # The identity teacher: the features are X itself.
+            self.teacher_ = None
+            F = X.reshape(n_samples, -1)
+        if F.shape[0] != n_samples:
+            raise ValueError(
+                f"teacher_features has {F.shape[0]} rows but X has {n_samples} "
+                "samples. Pass one row of teacher features per sample of X, in "
+                "the same order."
+            )
+        return np.ascontiguousarray(F, dtype=np.float32)
+
+    # -- fitting ------------------------------------------------------------
+    def fit(self, X, y, *, teacher_features=None):
+        """Project the teacher features, fit the head, train the student.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+            Student inputs: a numeric array with one sample per row (any
+            sample shape the student accepts, e.g. ``(n, 1, 8, 8)`` images),
+            cast to float32. NaN and inf are rejected.
+        y : array-like of shape (n_samples,)
+            Class labels of any type; at least two classes.
+        teacher_features : array-like of shape (n_samples, d), default=None
+            Precomputed teacher features of ``X``, row by row. Only with
+            ``teacher=None``; see ``teacher``.
+
+        Returns
+        -------
+        self : SubspaceDistiller
+            The fitted distiller.
+        """
+        self._check_params()
+        # The teacher reads the inputs as given: e.g. uint8 images get the
+        # teacher's own preprocessing, float32 copies would not.
+        X_teacher = X
+        X, y = validate_data(
+            self, X, y, dtype=np.float32, allow_nd=True, ensure_min_samples=2
+        )
+        X = np.ascontiguousarray(X)
+        check_classification_targets(y)
+        classes = np.unique(y)
+        if len(classes) < 2:
+            raise ValueError(
+                "SubspaceDistiller needs samples of at least 2 classes in y; got "
+                f"only one class: {classes[0]!r}."
+            )
+        self.input_shape_ = tuple(int(s) for s in X.shape[1:])
+        device = resolve_device(self.device)
+        seeds = draw_seeds(self.random_state)
+
+        # The width check comes first: a wrong student fails before the
+        # (possibly expensive) teacher runs.
+        student = self._build_student(X, seeds["init"], device)
+        F = self._teacher_features(X, X_teacher, teacher_features)
+        train_idx, valid_idx = split_indices(
+            y, self.validation_fraction, seeds["split"]
+        )
+
+        start = time.perf_counter()
+        # The projection is data-independent; fitting only reads the width d.
+        self.projection_ = JLSubspaceTransformer(
+            n_components=int(self.n_components),
+            projection=self.projection,
+            random_state=seeds["projection"],
+        ).fit(F[:1])
+        Z = self.projection_.transform(F)
+        head = (
+            clone(self.head)
+            if self.head is not None
+            else SubspaceHeadClassifier(device=self.device)
+        )
+        if "random_state" in head.get_params():
+            head.set_params(random_state=seeds["head"])
+        self.head_ = head.fit(Z[train_idx], y[train_idx])
+        self.head_train_time_ = time.perf_counter() - start
+        self.classes_ = self.head_.classes_
+        self.n_components_ = int(self.n_components)
+        self.n_teacher_features_ = int(F.shape[1])
+
+        start = time.perf_counter()
+        X_t = torch.as_tensor(X, device=device)
+        Z_t = torch.as_tensor(Z, device=device)
+        train_rows = torch.as_tensor(train_idx, device=device)
+        valid_rows = torch.as_tensor(valid_idx, device=device)
+        if self.loss == "mse":
+            mean, scale = target_statistics(Z_t[train_rows])
+            targets = (Z_t - mean) / scale
+            self.student_ = TargetScale(student, mean, scale)
+        else:
+            norm = float(Z_t[train_rows].norm(dim=1).mean())
+            targets = Z_t
+            self.student_ = TargetScale(
+                student, torch.zeros(Z_t.shape[1], device=device), norm, normalize=True
+            )
+        self.student_.to(device)
+        y_valid = y[valid_idx]
+
+        def score(outputs):
+            Z_valid = self.student_.restore(outputs).cpu().numpy()
+            return float(np.mean(self.head_.predict(Z_valid) == y_valid))
+
+        self.history_, self.best_epoch_ = train_student(
+            student,
+            X_t[train_rows],
+            (targets[train_rows],),
+            _LOSS_FUNCTIONS[self.loss],
+            optimizer=self.optimizer,
+            lr=self.lr,
+            weight_decay=self.weight_decay,
+            max_epochs=int(self.max_epochs),
+            batch_size=int(self.batch_size),
+            shuffle_seed=seeds["shuffle"],
+            X_valid=X_t[valid_rows],
+            valid_targets=(targets[valid_rows],),
+            score_fn=score,
+            verbose=self.verbose,
+            name="subspace student",
+        )
+        self.student_.eval()
+        self.student_train_time_ = time.perf_counter() - start
+        self.n_iter_ = len(self.history_["epoch"])
+        self.validation_size_ = len(valid_idx)
+        self.device_ = device
+        return self
+
+    # -- inference ----------------------------------------------------------
+    def transform(self, X):
+        """Return the student's ``k``-dimensional outputs.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+            Student inputs, shaped like those seen in ``fit``.
+
+        Returns
+        -------
+        Z : ndarray of shape (n_samples, n_components_), float32
+            The student's estimate of the projected teacher features.
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=np.float32, allow_nd=True)
+        if tuple(X.shape[1:]) != self.input_shape_:
+            raise ValueError(
+                f"X has samples of shape {tuple(X.shape[1:])}, but the distiller "
+                f"was fitted on samples of shape {self.input_shape_}. Pass inputs "
+                "shaped like the training data."
+            )
+        device = next(self.student_.parameters(), torch.empty(0)).device
+        X_t = torch.as_tensor(np.ascontiguousarray(X), device=device)
+        return predict_batches(self.student_, X_t).cpu().numpy()
+
+    def predict(self, X):
+        """Predict labels with the teacher-subspace head on student outputs.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+            Student inputs.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            Labels from ``classes_``.
+        """
+        Z = self.transform(X)
+        return self.head_.predict(Z)
+
+    def predict_proba(self, X):
+        """Class probabilities from the reused head on student outputs.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+            Student inputs.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Probabilities in the order of ``classes_``.
+        """
+        Z = self.transform(X)
+        return self.head_.predict_proba(Z)
+
+    def decision_function(self, X):
+        """Decision scores (logits) of the reused head on student outputs.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+            Student inputs.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            As the head's ``decision_function``.
+        """
+        Z = self.transform(X)
+        return self.head_.decision_function(Z)
+
+    @property
+    def _n_features_out(self):
+        return self.n_components_
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        # Student outputs are float32 whatever the input dtype.
+        tags.transformer_tags.preserves_dtype = ["float32"]
+        return tags
+
+    def __getstate__(self):
+        # The student travels on CPU, so a distiller trained on a GPU loads
+        # (and predicts) on any machine.
+        state = self.__dict__.copy()
+        if "student_" in state:
+            student = state["student_"]
+            on_cpu = all(p.device.type == "cpu" for p in student.parameters())
+            state["student_"] = student if on_cpu else copy.deepcopy(student).cpu()
+        if "device_" in state:
+            state["device_"] = str(state["device_"])
+        return state
+
+    def __setstate__(self, state):
+        if "device_" in state:
+            state["device_"] = torch.device(state["device_"])
+        self.__dict__.update(state)

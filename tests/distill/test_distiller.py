@@ -1,0 +1,407 @@
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import BaseEstimator, TransformerMixin, clone
+from sklearn.exceptions import DataDimensionalityWarning, NotFittedError
+from sklearn.model_selection import cross_val_score
+from sklearn.utils.estimator_checks import parametrize_with_checks
+from torch import nn
+
+from sklearn_subspace.distill import StudentMLP, SubspaceDistiller
+from sklearn_subspace.distill._training import draw_seeds, split_indices
+from sklearn_subspace.head import SubspaceHeadClassifier
+from sklearn_subspace.teachers import TorchFeatureExtractor
+
+
+def _distiller(head, **params):
+    settings = dict(
+        student_params={"hidden_layer_sizes": (32,)},
+        n_components=8,
+        max_epochs=8,
+        batch_size=32,
+        lr=3e-3,
+        device="cpu",
+        random_state=0,
+        head=head,
+    )
+    return SubspaceDistiller(StudentMLP, **{**settings, **params})
+
+
+# -- scikit-learn compatibility ------------------------------------------------
+
+
+def _checked_instances():
+    # teacher=None and no teacher_features: the identity teacher, so the
+    # generic checks (which only pass X, y) exercise the whole fit.
+    yield SubspaceDistiller(
+        StudentMLP,
+        student_params={"hidden_layer_sizes": (16,)},
+        n_components=2,
+        lr=3e-2,
+        max_epochs=5,
+        batch_size=32,
+        device="cpu",
+        random_state=0,
+        head=SubspaceHeadClassifier(
+            lr=5e-2, batch_size=32, max_epochs=15, early_stopping=False
+        ),
+    )
+
+
+@parametrize_with_checks(list(_checked_instances()))
+def test_sklearn_compatible_estimator(estimator, check):
+    with warnings.catch_warnings():
+        # Checks with a single feature ask for k=2 > d=1 components.
+        warnings.simplefilter("ignore", DataDimensionalityWarning)
+        check(estimator)
+
+
+# -- shapes and the width check ---------------------------------------------
+
+
+def test_transform_returns_k_float32_outputs_and_names(problem, fast_head):
+    X, y, F, X_test, _, _ = problem
+    distiller = _distiller(fast_head).fit(X, y, teacher_features=F)
+    Z = distiller.transform(X_test)
+    assert Z.shape == (len(X_test), 8)
+    assert Z.dtype == np.float32
+    assert distiller.n_components_ == 8
+    assert distiller.n_teacher_features_ == F.shape[1]
+    assert distiller.projection_.n_features_in_ == F.shape[1]
+    assert distiller.head_.n_features_in_ == 8
+    assert list(distiller.get_feature_names_out()[:2]) == [
+        "subspacedistiller0",
+        "subspacedistiller1",
+    ]
+    assert distiller.predict_proba(X_test).shape == (len(X_test), 3)
+    np.testing.assert_allclose(
+        distiller.predict_proba(X_test).sum(axis=1), 1, rtol=1e-5
+    )
+
+
+class _CountingTeacher(TransformerMixin, BaseEstimator):
+    """A fitted teacher that records how often it runs."""
+
+    calls = 0
+
+    def fit(self, X, y=None):
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def transform(self, X):
+        type(self).calls += 1
+        return np.maximum(np.asarray(X, dtype=np.float32), 0)
+
+
+def test_wrong_student_width_fails_before_the_teacher_runs(problem, fast_head):
+    X, y, *_ = problem
+    _CountingTeacher.calls = 0
+    teacher = _CountingTeacher().fit(X)
+    distiller = _distiller(
+        fast_head,
+        teacher=teacher,
+        student_params={"hidden_layer_sizes": (8,), "n_outputs": 5},
+    )
+    with pytest.raises(ValueError, match=r"width n_components=8.*shape \(1, 5\)"):
+        distiller.fit(X, y)
+    assert _CountingTeacher.calls == 0
+
+
+def test_student_factory_receives_n_components_as_n_outputs(problem, fast_head):
+    X, y, F, *_ = problem
+    distiller = _distiller(fast_head, n_components=5).fit(X, y, teacher_features=F)
+    assert distiller.student_.module.output.out_features == 5
+
+
+def test_custom_student_class_without_n_outputs_is_built_from_student_params(
+    problem, fast_head
+):
+    X, y, F, X_test, _, _ = problem
+
+    class Linear(nn.Module):
+        def __init__(self, width):
+            super().__init__()
+            self.layer = nn.Linear(12, width)
+
+        def forward(self, X):
+            return self.layer(X)
+
+    distiller = SubspaceDistiller(
+        Linear,
+        student_params={"width": 6},
+        n_components=6,
+        max_epochs=2,
+        device="cpu",
+        random_state=0,
+        head=fast_head,
+    ).fit(X, y, teacher_features=F)
+    assert distiller.transform(X_test).shape == (len(X_test), 6)
+
+
+def test_image_shaped_inputs_keep_their_shape(fast_head):
+    rng = np.random.default_rng(0)
+    X = rng.random((60, 1, 4, 4), dtype=np.float32)
+    y = np.arange(60) % 2
+    distiller = _distiller(fast_head, n_components=4, max_epochs=2).fit(X, y)
+    assert distiller.input_shape_ == (1, 4, 4)
+    assert distiller.n_teacher_features_ == 16  # the identity teacher flattens
+    assert distiller.transform(X[:3]).shape == (3, 4)
+    with pytest.raises(ValueError, match=r"samples of shape \(1, 2, 8\).*\(1, 4, 4\)"):
+        distiller.transform(X[:3].reshape(3, 1, 2, 8))
+
+
+# -- training ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("loss", ["mse", "cosine"])
+def test_training_loss_decreases(problem, fast_head, loss):
+    X, y, F, *_ = problem
+    distiller = _distiller(fast_head, loss=loss).fit(X, y, teacher_features=F)
+    losses = distiller.history_["train_loss"]
+    assert len(losses) == distiller.n_iter_ == 8
+    assert losses[-1] < 0.5 * losses[0]
+    assert all(np.isfinite(distiller.history_["valid_accuracy"]))
+
+
+def test_history_tracks_validation_accuracy_and_best_epoch_is_kept(problem, fast_head):
+    X, y, F, *_ = problem
+    distiller = _distiller(fast_head).fit(X, y, teacher_features=F)
+    history = distiller.history_
+    assert history["epoch"] == list(range(1, 9))
+    best = distiller.best_epoch_
+    assert history["valid_accuracy"][best - 1] == max(history["valid_accuracy"])
+    assert distiller.validation_size_ == 18  # 10 % of 180, rounded up
+    # The kept weights are those of the best epoch: re-scoring reproduces it.
+    train_idx, valid_idx = split_indices(y, 0.1, draw_seeds(0)["split"])
+    accuracy = distiller.score(X[valid_idx], y[valid_idx])
+    assert accuracy == pytest.approx(history["valid_accuracy"][best - 1])
+
+
+def test_no_validation_keeps_the_last_epoch(problem, fast_head):
+    X, y, F, *_ = problem
+    distiller = _distiller(fast_head, validation_fraction=None, max_epochs=3)
+    distiller.fit(X, y, teacher_features=F)
+    assert distiller.best_epoch_ == 3
+    assert distiller.validation_size_ == 0
+    assert np.isnan(distiller.history_["valid_accuracy"]).all()
+
+
+def test_cosine_outputs_are_rescaled_to_the_mean_target_norm(problem, fast_head):
+    X, y, F, X_test, _, _ = problem
+    distiller = _distiller(fast_head, loss="cosine").fit(X, y, teacher_features=F)
+    norms = np.linalg.norm(distiller.transform(X_test), axis=1)
+    train_idx, _ = split_indices(y, 0.1, draw_seeds(0)["split"])
+    target_norm = np.linalg.norm(distiller.projection_.transform(F[train_idx]), axis=1)
+    np.testing.assert_allclose(norms, target_norm.mean(), rtol=1e-4)
+
+
+def test_student_regresses_the_projected_teacher_features(problem, fast_head):
+    X, y, F, X_test, _, F_test = problem
+    distiller = _distiller(fast_head, max_epochs=30).fit(X, y, teacher_features=F)
+    target = distiller.projection_.transform(F_test)
+    residual = np.mean((distiller.transform(X_test) - target) ** 2)
+    assert residual < 0.25 * np.var(target)
+
+
+# -- the reused head ----------------------------------------------------------
+
+
+def test_head_is_fitted_on_teacher_features_and_reused_on_student_outputs(
+    problem, fast_head
+):
+    X, y, F, X_test, y_test, F_test = problem
+    distiller = _distiller(fast_head, max_epochs=30).fit(X, y, teacher_features=F)
+    Z = distiller.transform(X_test)
+    np.testing.assert_array_equal(distiller.predict(X_test), distiller.head_.predict(Z))
+    np.testing.assert_array_equal(
+        distiller.predict_proba(X_test), distiller.head_.predict_proba(Z)
+    )
+
+    # The head is exactly a head trained on the projected *teacher* features
+    # of the training part, with the seed the distiller derives.
+    seeds = draw_seeds(0)
+    train_idx, _ = split_indices(y, 0.1, seeds["split"])
+    Z_teacher = distiller.projection_.transform(F)
+    reference = clone(fast_head).set_params(random_state=seeds["head"])
+    reference.fit(Z_teacher[train_idx], y[train_idx])
+    Z_teacher_test = distiller.projection_.transform(F_test)
+    np.testing.assert_array_equal(
+        reference.predict_proba(Z_teacher_test),
+        distiller.head_.predict_proba(Z_teacher_test),
+    )
+    # And the student's outputs are good enough for it.
+    head_on_teacher = distiller.head_.score(Z_teacher_test, y_test)
+    assert distiller.score(X_test, y_test) >= head_on_teacher - 0.1
+
+
+def test_projection_matches_the_jl_transformer_spec(problem, fast_head):
+    X, y, F, *_ = problem
+    distiller = _distiller(fast_head, projection="sparse").fit(X, y, teacher_features=F)
+    spec = distiller.projection_.projection_spec_
+    assert spec["projection"] == "sparse"
+    assert (spec["n_components"], spec["n_features"]) == (8, 48)
+
+
+# -- teachers ----------------------------------------------------------------
+
+
+def test_unfitted_extractor_teacher_is_cloned_and_gives_the_same_result(
+    problem, fast_head
+):
+    X, y, _, X_test, _, _ = problem
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(12, 24), nn.ReLU())
+    extractor = TorchFeatureExtractor(net, device="cpu")
+    with_teacher = _distiller(fast_head, teacher=extractor).fit(X, y)
+    assert not hasattr(extractor, "n_features_out_")  # the user's copy untouched
+    assert with_teacher.teacher_.n_features_out_ == 24
+    assert with_teacher.n_teacher_features_ == 24
+
+    F = TorchFeatureExtractor(net, device="cpu").fit_transform(X)
+    with_features = _distiller(fast_head).fit(X, y, teacher_features=F)
+    np.testing.assert_array_equal(
+        with_teacher.transform(X_test), with_features.transform(X_test)
+    )
+
+
+def test_teacher_features_are_sliced_by_cross_validation(problem, fast_head):
+    X, y, F, *_ = problem
+    scores = cross_val_score(
+        _distiller(fast_head, max_epochs=3), X, y, cv=2, params={"teacher_features": F}
+    )
+    assert scores.shape == (2,)
+    assert np.all((scores > 0.34) & (scores <= 1))
+
+
+# -- determinism and persistence ------------------------------------------------
+
+
+def test_integer_random_state_gives_identical_results(problem, fast_head):
+    X, y, F, X_test, _, _ = problem
+    state = torch.get_rng_state()
+    first = _distiller(fast_head).fit(X, y, teacher_features=F)
+    second = _distiller(fast_head).fit(X, y, teacher_features=F)
+    assert torch.equal(torch.get_rng_state(), state)  # global RNG left alone
+    np.testing.assert_array_equal(first.transform(X_test), second.transform(X_test))
+    assert first.history_ == second.history_
+    other = _distiller(fast_head, random_state=1).fit(X, y, teacher_features=F)
+    assert not np.array_equal(first.transform(X_test), other.transform(X_test))
+
+
+def test_pickle_round_trip_gives_identical_predictions(problem, fast_head):
+    X, y, F, X_test, _, _ = problem
+    distiller = _distiller(fast_head).fit(X, y, teacher_features=F)
+    restored = pickle.loads(pickle.dumps(distiller))
+    assert all(p.device.type == "cpu" for p in restored.student_.parameters())
+    np.testing.assert_array_equal(
+        restored.transform(X_test), distiller.transform(X_test)
+    )
+    np.testing.assert_array_equal(
+        restored.predict_proba(X_test), distiller.predict_proba(X_test)
+    )
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_fit_pickles_to_a_cpu_student(problem, fast_head):
+    X, y, F, X_test, _, _ = problem
+    distiller = _distiller(fast_head, device="cuda").fit(X, y, teacher_features=F)
+    assert next(distiller.student_.parameters()).device.type == "cuda"
+    restored = pickle.loads(pickle.dumps(distiller))
+    assert next(restored.student_.parameters()).device.type == "cpu"
+    np.testing.assert_allclose(
+        restored.transform(X_test), distiller.transform(X_test), rtol=1e-4, atol=1e-4
+    )
+
+
+# -- errors ------------------------------------------------------------------
+
+
+def test_unfitted_distiller_raises_not_fitted(problem):
+    with pytest.raises(NotFittedError):
+        SubspaceDistiller(StudentMLP).transform(problem[0])
+
+
+@pytest.mark.parametrize(
+    "params, error, match",
+    [
+        ({"loss": "huber"}, ValueError, r"Unknown loss 'huber'.*'mse', 'cosine'"),
+        (
+            {"optimizer": "adam"},
+            ValueError,
+            r"Unknown optimizer 'adam'.*'adamw', 'sgd'",
+        ),
+        (
+            {"projection": "fourier"},
+            ValueError,
+            r"Unknown projection 'fourier'.*'gaussian'",
+        ),
+        ({"n_components": 0}, ValueError, "n_components must be a positive int"),
+        ({"n_components": 2.5}, TypeError, "n_components must be a positive int"),
+        ({"lr": -1.0}, ValueError, r"lr must be in \(0.0, inf\)"),
+        ({"validation_fraction": 1.0}, ValueError, "validation_fraction must be in"),
+        ({"student_params": [8]}, TypeError, "student_params must be a dict"),
+        ({"head": "linear"}, TypeError, "head must be a classifier"),
+        ({"teacher": "resnet50"}, TypeError, "teacher must be a TorchFeatureExtractor"),
+    ],
+)
+def test_bad_parameters_raise_clear_errors(problem, fast_head, params, error, match):
+    X, y, F, *_ = problem
+    distiller = _distiller(fast_head).set_params(**params)
+    with pytest.raises(error, match=match):
+        distiller.fit(X, y, teacher_features=F)
+
+
+def test_student_instance_is_rejected_with_the_fix(problem):
+    X, y, *_ = problem
+    with pytest.raises(TypeError, match="not a module instance.*Pass the class"):
+        SubspaceDistiller(StudentMLP(8)).fit(X, y)
+
+
+def test_factory_returning_a_non_module_is_rejected(problem):
+    X, y, *_ = problem
+    with pytest.raises(TypeError, match="returned a dict, not a torch.nn.Module"):
+        SubspaceDistiller(dict, device="cpu").fit(X, y)
+
+
+@pytest.mark.parametrize("where", ["X", "teacher_features"])
+def test_nan_inputs_are_rejected(problem, fast_head, where):
+    X, y, F, *_ = problem
+    X, F = X.copy(), F.copy()
+    (X if where == "X" else F)[3, 2] = np.nan
+    with pytest.raises(ValueError, match=f"Input {where} contains NaN"):
+        _distiller(fast_head).fit(X, y, teacher_features=F)
+
+
+def test_teacher_features_of_the_wrong_length_are_rejected(problem, fast_head):
+    X, y, F, *_ = problem
+    with pytest.raises(ValueError, match="teacher_features has 179 rows but X has 180"):
+        _distiller(fast_head).fit(X, y, teacher_features=F[:-1])
+
+
+def test_teacher_and_teacher_features_together_are_rejected(problem, fast_head):
+    X, y, F, *_ = problem
+    teacher = _CountingTeacher().fit(X)
+    with pytest.raises(ValueError, match="Both a teacher and teacher_features"):
+        _distiller(fast_head, teacher=teacher).fit(X, y, teacher_features=F)
+
+
+def test_wrong_width_at_transform_is_rejected(problem, fast_head):
+    X, y, F, X_test, _, _ = problem
+    distiller = _distiller(fast_head, max_epochs=1).fit(X, y, teacher_features=F)
+    with pytest.raises(ValueError, match="X has 11 features, but SubspaceDistiller"):
+        distiller.transform(X_test[:, :-1])
+
+
+def test_a_single_class_is_rejected(problem, fast_head):
+    X, _, F, *_ = problem
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        _distiller(fast_head).fit(X, np.zeros(len(X)), teacher_features=F)
+
+
+def test_divergence_raises_instead_of_returning_nan(problem, fast_head):
+    X, y, F, *_ = problem
+    with pytest.raises(FloatingPointError, match="diverged.*Lower lr"):
+        _distiller(fast_head, optimizer="sgd", lr=1e6).fit(X, y, teacher_features=F)

@@ -13,10 +13,19 @@ from scipy import stats
 
 
 def _check_eps(eps):
+    # Checked before the float conversion, so that eps="0.1" or eps=None is
+    # named as a wrong type rather than failing inside numpy.
+    kind = np.asarray(eps).dtype.kind
+    if kind not in "iuf" or isinstance(eps, bool):
+        raise TypeError(
+            f"eps must be a float (or an array of floats) strictly between 0 "
+            f"and 1, got {type(eps).__name__}: {eps!r}. Pass e.g. eps=0.1."
+        )
     eps = np.asarray(eps, dtype=np.float64)
     if not np.all(np.isfinite(eps)) or np.any(eps <= 0.0) or np.any(eps >= 1.0):
+        shown = eps.tolist()
         raise ValueError(
-            f"eps must lie strictly between 0 and 1, got {eps!r}. eps is the "
+            f"eps must lie strictly between 0 and 1, got {shown!r}. eps is the "
             "allowed relative distortion of squared distances, e.g. eps=0.1."
         )
     return eps
@@ -194,9 +203,20 @@ def pair_distortion_band(n_components, *, n_pairs=1, false_alarm=1e-6):
         raise ValueError(
             f"n_components must be a positive integer, got {n_components!r}."
         )
+    if (
+        isinstance(n_pairs, bool)
+        or not isinstance(n_pairs, numbers.Integral)
+        or n_pairs < 1
+    ):
+        raise ValueError(f"n_pairs must be a positive integer, got {n_pairs!r}.")
+    if isinstance(false_alarm, bool) or not isinstance(false_alarm, numbers.Real):
+        raise TypeError(
+            "false_alarm must be a float in (0, 1), got "
+            f"{type(false_alarm).__name__}: {false_alarm!r}. Pass e.g. 1e-6."
+        )
     if not 0.0 < false_alarm < 1.0:
         raise ValueError(f"false_alarm must lie in (0, 1), got {false_alarm!r}.")
-    alpha = false_alarm / max(int(n_pairs), 1)
+    alpha = false_alarm / int(n_pairs)
     k = int(n_components)
     low = stats.chi2.ppf(alpha / 2.0, k) / k
     high = stats.chi2.isf(alpha / 2.0, k) / k

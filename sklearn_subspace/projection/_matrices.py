@@ -71,7 +71,12 @@ class _Projection:
 
     family = None
 
-    def __init__(self, n_components, n_features, seed, dtype, density=None):
+    def __init__(
+        self, n_components, n_features, seed, dtype, density=None, family=None
+    ):
+        # The family name is part of ``spec``: ``astype`` rebuilds the map
+        # from it when transform gets another float dtype than fit did.
+        self.family = family
         self.n_components = int(n_components)
         self.n_features = int(n_features)
         self.seed = int(seed)
@@ -351,7 +356,13 @@ def make_projection(
     dtype = np.dtype(dtype)
     if dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
         raise ValueError(f"dtype must be float32 or float64, got {dtype}.")
-    common = {"n_components": k, "n_features": d, "seed": int(seed), "dtype": dtype}
+    common = {
+        "n_components": k,
+        "n_features": d,
+        "seed": int(seed),
+        "dtype": dtype,
+        "family": projection,
+    }
 
     if projection == "gaussian":
         return _DenseProjection(_gaussian(k, d, seed, dtype), **common)

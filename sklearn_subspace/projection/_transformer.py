@@ -1,5 +1,7 @@
 """The scikit-learn transformer for seeded Johnson-Lindenstrauss projections."""
 
+import functools
+import math
 import numbers
 import warnings
 
@@ -9,6 +11,7 @@ from scipy import linalg
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.exceptions import DataDimensionalityWarning
 from sklearn.utils import check_array, check_random_state
+from sklearn.utils._set_output import _get_output_config
 from sklearn.utils.validation import (
     _check_feature_names_in,
     check_is_fitted,
@@ -27,6 +30,91 @@ from ._matrices import (
 _FLOAT_DTYPES = (np.float64, np.float32)
 # Families whose every output coordinate depends on every input coordinate.
 _MIXING_FAMILIES = ("gaussian", "orthogonal", "rademacher", "srht")
+
+
+# -- dask arrays ---------------------------------------------------------------
+# dask is optional: its arrays are recognised by the module of their type, so
+# the numpy path never imports it.
+def _is_dask_collection(X):
+    return type(X).__module__.startswith("dask")
+
+
+def _check_dask_array(X, method):
+    """Check a dask array's metadata only: nothing is computed."""
+    try:
+        import dask.array as da
+    except ImportError as exc:
+        raise ImportError(
+            f"X is a {type(X).__module__}.{type(X).__name__}, but dask cannot "
+            f"be imported ({exc}). Install it with "
+            "`pip install 'sklearn-subspace[dask]'`, or pass a numpy array."
+        ) from exc
+    if not isinstance(X, da.Array):
+        raise TypeError(
+            f"JLSubspaceTransformer.{method} accepts dask arrays, not "
+            f"{type(X).__name__}. Convert a dask DataFrame with "
+            "X.to_dask_array(lengths=True)."
+        )
+    if X.ndim != 2:
+        raise ValueError(
+            f"Expected a 2D dask array (n_samples, n_features), got ndim={X.ndim}."
+            " Reshape it, e.g. X.reshape(X.shape[0], -1)."
+        )
+    if X.dtype.kind not in "biuf":
+        raise TypeError(
+            f"X has dtype {X.dtype}; a numeric dtype is needed. Cast it first, "
+            "e.g. X.astype(np.float32)."
+        )
+    if math.isnan(X.shape[1]):
+        raise ValueError(
+            "The dask array has an unknown number of columns. Call "
+            "X.compute_chunk_sizes() first."
+        )
+    if X.shape[0] == 0:
+        raise ValueError(
+            "Found array with 0 sample(s) (shape=(0, "
+            f"{X.shape[1]})) while a minimum of 1 is required."
+        )
+    # Same dtype rule as numpy input: float32 stays, anything else is float64.
+    return X if X.dtype in _FLOAT_DTYPES else X.astype(np.float64)
+
+
+@functools.lru_cache(maxsize=4)
+def _cached_projection(projection, n_components, n_features, seed, density, dtype):
+    return make_projection(
+        projection, n_components, n_features, seed=seed, density=density, dtype=dtype
+    )
+
+
+def _check_block_finite(block):
+    check_array(
+        block,
+        accept_sparse=True,
+        dtype=None,
+        input_name="X",
+        estimator="JLSubspaceTransformer",
+    )
+
+
+def _project_block(block, spec):
+    """Project one block of rows on whatever process dask runs it.
+
+    Only the spec travels with the task; each process rebuilds the map once
+    per dtype. ``apply_in_blocks`` makes a row's result independent of the
+    chunking, so the blocks equal the numpy transform.
+    """
+    projection = _cached_projection(**spec, dtype=block.dtype.name)
+    check_output = spec["projection"] in _MIXING_FAMILIES
+    if not check_output:
+        _check_block_finite(block)
+    Z = apply_in_blocks(projection, block)
+    if not np.isfinite(Z).all():  # finite input can still overflow, any family
+        _check_block_finite(block)
+        raise ValueError(
+            "The projection of X overflowed to infinity although X is finite. "
+            "Rescale X, or use float64 input."
+        )
+    return Z
 
 
 class JLSubspaceTransformer(TransformerMixin, BaseEstimator):
@@ -109,6 +197,11 @@ class JLSubspaceTransformer(TransformerMixin, BaseEstimator):
     float32; integer input is converted to float64. Sparse input is accepted;
     the output is always dense. A fitted transformer pickles only the spec of
     its map, not the matrix, and rebuilds the map when it is next used.
+
+    A dask array chunked by rows is transformed lazily, block by block: each
+    dask worker rebuilds the map from ``projection_spec_`` (no matrix is
+    sent), and the result equals the numpy one, bit for bit in float64.
+    ``fit`` reads only the shape and dtype of a dask array.
 
     References
     ----------
@@ -208,11 +301,13 @@ class JLSubspaceTransformer(TransformerMixin, BaseEstimator):
         """Draw the random map for the shape of ``X``.
 
         Only the shape and dtype of ``X`` are used, and its finiteness is
-        checked.
+        checked. A dask array is not computed at all (its finiteness is
+        checked block by block in :meth:`transform`).
 
         Parameters
         ----------
-        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+        X : {array-like, sparse matrix, DataFrame, dask array} of shape \
+(n_samples, n_features)
             Training data.
         y : Ignored
             Not used, present for API consistency.
@@ -223,13 +318,25 @@ class JLSubspaceTransformer(TransformerMixin, BaseEstimator):
             The fitted transformer.
         """
         check_projection_name(self.projection)
-        X = validate_data(
-            self,
-            X,
-            accept_sparse=["csr", "csc"],
-            dtype=_FLOAT_DTYPES,
-            ensure_min_samples=1,
-        )
+        if _is_dask_collection(X):
+            # Metadata only: sets n_features_in_ without computing X.
+            X = _check_dask_array(X, "fit")
+            validate_data(self, X, skip_check_array=True)
+            auto = isinstance(self.n_components, str) and self.n_components == "auto"
+            if auto and math.isnan(X.shape[0]):
+                raise ValueError(
+                    "n_components='auto' needs the number of samples, which "
+                    "this dask array does not know. Call X.compute_chunk_sizes()"
+                    " or pass an integer n_components."
+                )
+        else:
+            X = validate_data(
+                self,
+                X,
+                accept_sparse=["csr", "csc"],
+                dtype=_FLOAT_DTYPES,
+                ensure_min_samples=1,
+            )
         n_samples, n_features = X.shape
         self.n_components_ = self._resolve_n_components(n_samples, n_features)
         self.density_ = (
@@ -280,15 +387,20 @@ class JLSubspaceTransformer(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+        X : {array-like, sparse matrix, DataFrame, dask array} of shape \
+(n_samples, n_features)
             Data with the width seen in ``fit``.
 
         Returns
         -------
-        X_new : ndarray of shape (n_samples, n_components_)
+        X_new : ndarray or dask array of shape (n_samples, n_components_)
             Projected data, float32 for float32 input and float64 otherwise.
+            For a dask array, a lazy dask array with the same row chunks,
+            equal to the numpy result.
         """
         check_is_fitted(self, "projection_spec_")
+        if _is_dask_collection(X):
+            return self._transform_dask(X)
         # In the dense families every input coordinate reaches every output,
         # so a NaN or inf in X always shows in the (k/d times smaller) output:
         # checking that instead of X saves a full pass over the input.
@@ -302,16 +414,46 @@ class JLSubspaceTransformer(TransformerMixin, BaseEstimator):
             ensure_all_finite=not check_output,
         )
         Z = apply_in_blocks(self._map(X.dtype), X)
-        if check_output and not np.isfinite(Z.sum()) and not np.isfinite(Z).all():
+        # Every family is checked: sums of finite values overflow in the
+        # sparse families too (X was checked above, the output is not).
+        if not np.isfinite(Z.sum()) and not np.isfinite(Z).all():
             # Name the real cause: non-finite input, or finite input so large
             # that the projection overflows.
-            check_array(X, accept_sparse=["csr", "csc"], dtype=None)
+            check_array(
+                X,
+                accept_sparse=["csr", "csc"],
+                dtype=None,
+                input_name="X",  # names X and the estimator in the NaN message
+                estimator=self,
+            )
             raise ValueError(
                 "The projection of X overflowed to infinity although X is "
                 f"finite; its largest magnitude is {abs(X).max():.3g}. Rescale "
                 "X, or use float64 input."
             )
         return Z
+
+    def _transform_dask(self, X):
+        X = _check_dask_array(X, "transform")
+        validate_data(self, X, skip_check_array=True, reset=False)
+        output = _get_output_config("transform", self)["dense"]
+        if output != "default":
+            # The container would be built by computing the whole array.
+            raise ValueError(
+                f"set_output(transform={output!r}) would load the whole dask "
+                "array into memory. Use set_output(transform='default') for "
+                "dask input, then e.g. dask.dataframe.from_dask_array(Z, "
+                "columns=jl.get_feature_names_out())."
+            )
+        if X.numblocks[1] > 1:
+            X = X.rechunk({1: -1})  # a row needs all of its features in one block
+        return X.map_blocks(
+            _project_block,
+            spec=dict(self.projection_spec_),
+            chunks=(X.chunks[0], (self.n_components_,)),
+            dtype=X.dtype,
+            meta=np.empty((0, 0), dtype=X.dtype),
+        )
 
     def inverse_transform(self, X):
         """Map projected data back to the input space.

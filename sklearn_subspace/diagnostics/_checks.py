@@ -48,6 +48,16 @@ def _check_features(X, *, name="X", min_samples=2, what="this diagnostic"):
             "Drop or impute those rows (e.g. with sklearn.impute.SimpleImputer) "
             "first."
         )
+    # Pairwise squared distances must fit in the float type; beyond this
+    # magnitude they overflow and every ratio would be inf / inf = NaN.
+    limit = np.sqrt(np.finfo(np.float64).max / (4.0 * X.shape[1]))
+    largest = float(np.abs(X).max())
+    if largest > limit:
+        raise ValueError(
+            f"{name} holds values up to {largest:.3g}, too large for squared "
+            f"distances to be computed without overflow (limit {limit:.3g}). "
+            f"Rescale it first, e.g. {name} / np.abs({name}).max()."
+        )
     return X
 
 

@@ -341,7 +341,9 @@ def _as_dense_2d(Z, n_rows, source):
 def _project_rows(X, X_checked, transformer_or_X_projected, rows):
     """The projected coordinates of ``X[rows]``."""
     target = transformer_or_X_projected
-    if hasattr(target, "transform"):
+    # DataFrames have a ``transform`` method too: data has a shape, a
+    # transformer has none.
+    if hasattr(target, "transform") and not hasattr(target, "shape"):
         if hasattr(target, "fit"):
             try:
                 check_is_fitted(target)

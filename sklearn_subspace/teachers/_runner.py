@@ -8,6 +8,7 @@ the next batches while the teacher runs.
 
 import contextlib
 
+import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
@@ -76,6 +77,22 @@ def _shape_of(inputs):
     return tuple(inputs.shape)
 
 
+def _check_finite_features(features, teacher, precision):
+    bad = ~np.isfinite(features).all(axis=1)
+    if bad.any():
+        hint = (
+            " Use precision='float32': half precision overflows above 65504."
+            if precision == "float16"
+            else ""
+        )
+        raise ValueError(
+            f"{teacher.description} returned NaN or infinite features for "
+            f"{int(bad.sum())} of {len(features)} samples in a batch, although "
+            "the inputs are finite. The inputs are probably far outside the "
+            f"range the teacher expects: rescale or normalise them.{hint}"
+        )
+
+
 def run_teacher(
     teacher,
     site,
@@ -141,6 +158,9 @@ def run_teacher(
                     ) from exc
                 features = features.float().cpu().numpy()
                 _add_forward_samples(features.shape[0])
+                # Checked before on_batch, so non-finite rows never reach the
+                # caller or the feature cache.
+                _check_finite_features(features, teacher, precision)
                 on_batch(sel, features)
                 if bar is not None:
                     bar.update(1)

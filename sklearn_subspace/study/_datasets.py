@@ -15,6 +15,8 @@ When a dataset cannot be found and cannot be downloaded, the loaders raise
 and how to supply it.
 """
 
+import numbers
+import os
 from pathlib import Path
 
 import numpy as np
@@ -134,6 +136,17 @@ def load_embedded_task(*, cache_dir=None, random_state=0, verbose=0):
     """
     from ..teachers import TorchFeatureExtractor
 
+    if cache_dir is not None and not isinstance(cache_dir, (str, os.PathLike)):
+        raise TypeError(
+            "cache_dir must be a path (str or os.PathLike) or None for the "
+            f"default cache folder, got {type(cache_dir).__name__}: {cache_dir!r}."
+        )
+    if isinstance(random_state, bool) or not isinstance(random_state, numbers.Integral):
+        raise TypeError(
+            "random_state must be an int: it names the digits split and the "
+            f"cached teacher trained on it. Got {type(random_state).__name__}: "
+            f"{random_state!r}."
+        )
     cache_root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     X_train, X_test, y_train, y_test = _digits_split(random_state)
     teacher = train_embedded_teacher(

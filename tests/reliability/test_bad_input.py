@@ -399,11 +399,12 @@ def test_embedded_task_rejects_a_random_state_that_is_no_integer(
     )
 
 
-@pytest.mark.xfail(
-    strict=True, reason="load_embedded_task does not check cache_dir's type yet"
-)
 def test_embedded_task_rejects_a_cache_dir_that_is_no_path():
     assert_rejected(lambda: load_embedded_task(cache_dir=5), r"cache_dir")
+
+
+def test_embedded_task_rejects_a_random_state_that_is_no_int():
+    assert_rejected(lambda: load_embedded_task(random_state=0.5), r"random_state")
 
 
 def test_the_exported_module_rejects_a_wrong_width(fx):

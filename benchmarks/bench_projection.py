@@ -68,12 +68,18 @@ def bench_dense_gaussian(n, d, k, repeats):
     t_ours = median_time(lambda: ours.transform(X), repeats)
     t_blas = median_time(lambda: X @ R.T, repeats)
     t_sk = median_time(lambda: theirs.transform(X), repeats)
-    print(f"gaussian transform n={n} d={d} k={k}: ours {t_ours:.3f}s, "
-          f"raw numpy X @ R.T {t_blas:.3f}s, sklearn {t_sk:.3f}s")
-    report("gaussian ours / raw numpy (target <= 1.10)", t_ours / t_blas,
-           lambda r: r <= 1.10)
-    report("gaussian ours / sklearn (target <= 1.00)", t_ours / t_sk,
-           lambda r: r <= 1.00)
+    print(
+        f"gaussian transform n={n} d={d} k={k}: ours {t_ours:.3f}s, "
+        f"raw numpy X @ R.T {t_blas:.3f}s, sklearn {t_sk:.3f}s"
+    )
+    report(
+        "gaussian ours / raw numpy (target <= 1.10)",
+        t_ours / t_blas,
+        lambda r: r <= 1.10,
+    )
+    report(
+        "gaussian ours / sklearn (target <= 1.00)", t_ours / t_sk, lambda r: r <= 1.00
+    )
     return X, t_ours
 
 
@@ -84,28 +90,35 @@ def bench_sparse(X, k, repeats):
     t_ours = median_time(lambda: ours.transform(X), repeats)
     t_sk = median_time(lambda: theirs.transform(X), repeats)
     print(f"sparse transform of dense X: ours {t_ours:.3f}s, sklearn {t_sk:.3f}s")
-    report("sparse speed-up over sklearn (target >= 5)", t_sk / t_ours,
-           lambda r: r >= 5)
+    report(
+        "sparse speed-up over sklearn (target >= 5)", t_sk / t_ours, lambda r: r >= 5
+    )
 
 
 def bench_fit(d, k, repeats):
     X = np.zeros((2, d), dtype=np.float32)
-    t_ours = median_time(lambda: JLSubspaceTransformer(k, random_state=0).fit(X),
-                         repeats)
-    t_sk = median_time(lambda: GaussianRandomProjection(k, random_state=0).fit(X),
-                       max(1, repeats // 2))
+    t_ours = median_time(
+        lambda: JLSubspaceTransformer(k, random_state=0).fit(X), repeats
+    )
+    t_sk = median_time(
+        lambda: GaussianRandomProjection(k, random_state=0).fit(X), max(1, repeats // 2)
+    )
     with PeakRSS() as ours_mem:
         est = JLSubspaceTransformer(k, random_state=0).fit(X)
     del est
     with PeakRSS() as sk_mem:
         est = GaussianRandomProjection(k, random_state=0).fit(X)
     del est
-    print(f"fit d={d} k={k}: ours {t_ours:.3f}s / {ours_mem.peak / 2**20:.0f} MiB "
-          f"peak, sklearn {t_sk:.3f}s / {sk_mem.peak / 2**20:.0f} MiB peak")
-    report("fit speed-up over sklearn (target >= 5)", t_sk / t_ours,
-           lambda r: r >= 5)
-    report("fit peak memory ours / sklearn (target <= 0.5)",
-           ours_mem.peak / max(sk_mem.peak, 1), lambda r: r <= 0.5)
+    print(
+        f"fit d={d} k={k}: ours {t_ours:.3f}s / {ours_mem.peak / 2**20:.0f} MiB "
+        f"peak, sklearn {t_sk:.3f}s / {sk_mem.peak / 2**20:.0f} MiB peak"
+    )
+    report("fit speed-up over sklearn (target >= 5)", t_sk / t_ours, lambda r: r >= 5)
+    report(
+        "fit peak memory ours / sklearn (target <= 0.5)",
+        ours_mem.peak / max(sk_mem.peak, 1),
+        lambda r: r <= 0.5,
+    )
 
 
 def bench_srht(n, d, k, repeats):
@@ -116,10 +129,15 @@ def bench_srht(n, d, k, repeats):
     gauss.transform(X[:10])
     t_srht = median_time(lambda: srht.transform(X), repeats)
     t_gauss = median_time(lambda: gauss.transform(X), repeats)
-    print(f"srht vs gaussian n={n} d={d} k={k}: srht {t_srht:.3f}s, "
-          f"gaussian {t_gauss:.3f}s")
-    report("srht speed-up over dense gaussian (target > 1)", t_gauss / t_srht,
-           lambda r: r > 1)
+    print(
+        f"srht vs gaussian n={n} d={d} k={k}: srht {t_srht:.3f}s, "
+        f"gaussian {t_gauss:.3f}s"
+    )
+    report(
+        "srht speed-up over dense gaussian (target > 1)",
+        t_gauss / t_srht,
+        lambda r: r > 1,
+    )
 
 
 def main():

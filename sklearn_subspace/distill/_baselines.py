@@ -20,7 +20,6 @@ import numpy as np
 import torch
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
-from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
     check_array,
@@ -30,6 +29,7 @@ from sklearn.utils.validation import (
 from torch import nn
 
 from .._device import resolve_device
+from .._seeds import check_seeds
 from ..head import SubspaceHeadClassifier
 from ..projection import PROJECTION_FAMILIES
 from ._distiller import SubspaceDistiller, check_student, student_kwargs
@@ -51,29 +51,6 @@ from ._training import (
 
 # Teacher logits are computed in chunks of this many samples.
 _TEACHER_BATCH_SIZE = 512
-
-
-def _check_seeds(seeds, random_state):
-    if isinstance(seeds, numbers.Integral) and not isinstance(seeds, bool):
-        if seeds < 1:
-            raise ValueError(
-                f"seeds must be >= 1 (the number of repeats), got {seeds}."
-            )
-        if isinstance(random_state, numbers.Integral):
-            return [int(random_state) + i for i in range(int(seeds))]
-        rng = check_random_state(random_state)
-        return [int(s) for s in rng.randint(np.iinfo(np.int32).max, size=int(seeds))]
-    if isinstance(seeds, str) or not hasattr(seeds, "__iter__"):
-        raise TypeError(
-            f"seeds must be an int (number of repeats) or a list of int seeds, got "
-            f"{seeds!r}."
-        )
-    values = list(seeds)
-    if not values or any(
-        isinstance(s, bool) or not isinstance(s, numbers.Integral) for s in values
-    ):
-        raise TypeError(f"seeds must be a non-empty list of ints, got {seeds!r}.")
-    return list(dict.fromkeys(int(s) for s in values))
 
 
 def _check_alpha(alpha):
@@ -455,7 +432,7 @@ def distillation_comparison(
             f"have shape {X_test.shape[1:]}; they must match."
         )
     methods = _check_methods(methods)
-    seed_list = _check_seeds(seeds, random_state)
+    seed_list = check_seeds(seeds, random_state)
     check_student(student, student_params)
     if not _accepts_n_outputs(student, student_params):
         raise TypeError(

@@ -18,11 +18,11 @@ from sklearn.base import clone, is_classifier
 from sklearn.decomposition import PCA
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
-from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_consistent_length
 from tqdm.auto import tqdm
 
+from .._seeds import check_seeds
 from ..diagnostics import estimate_intrinsic_dimension
 from ..head import SubspaceHeadClassifier
 from ..projection import PROJECTION_FAMILIES, JLSubspaceTransformer
@@ -106,31 +106,6 @@ def _check_n_components(n_components, n_features):
     if not ks:
         raise ValueError("n_components is empty; pass at least one k.")
     return sorted(set(ks), reverse=True)
-
-
-def _check_seeds(seeds, random_state):
-    """Integer seeds, one per repeat; each seed is a new matrix and head init."""
-    if isinstance(seeds, numbers.Integral) and not isinstance(seeds, bool):
-        if seeds < 1:
-            raise ValueError(
-                f"seeds must be >= 1 (the number of repeats), got {seeds}."
-            )
-        if isinstance(random_state, numbers.Integral):
-            # Readable, reproducible seeds in the table: random_state, +1, ...
-            return [int(random_state) + i for i in range(int(seeds))]
-        rng = check_random_state(random_state)
-        return [int(s) for s in rng.randint(np.iinfo(np.int32).max, size=int(seeds))]
-    if isinstance(seeds, str) or not hasattr(seeds, "__iter__"):
-        raise TypeError(
-            "seeds must be an int (number of repeats) or a sequence of int seeds, "
-            f"got {seeds!r}."
-        )
-    values = list(seeds)
-    if not values or any(
-        isinstance(s, bool) or not isinstance(s, numbers.Integral) for s in values
-    ):
-        raise TypeError(f"seeds must be a non-empty sequence of ints, got {seeds!r}.")
-    return list(dict.fromkeys(int(s) for s in values))
 
 
 def _check_features(F, what):
@@ -399,7 +374,7 @@ def compression_study(
     baselines = _check_names("baselines", baselines, BASELINES)
     if not projections and not baselines:
         raise ValueError("Nothing to run: projections and baselines are both empty.")
-    seed_values = _check_seeds(seeds, random_state)
+    seed_values = check_seeds(seeds, random_state)
     if n_threads is not None and (
         isinstance(n_threads, bool)
         or not isinstance(n_threads, numbers.Integral)

@@ -35,7 +35,10 @@ def test_missing_torchvision_weights_offline_say_where_and_how(empty_torch_home)
 def test_a_failed_torchvision_download_becomes_the_same_clear_error(
     empty_torch_home, monkeypatch
 ):
-    monkeypatch.delenv("SKLEARN_SUBSPACE_OFFLINE")
+    # Downloads must be allowed here, whatever the environment says, so that
+    # the (mocked) download really fails.
+    for name in ("SKLEARN_SUBSPACE_OFFLINE", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
+        monkeypatch.delenv(name, raising=False)
 
     def no_network(url, *args, **kwargs):
         raise urllib.error.URLError("Name or service not known")

@@ -26,8 +26,6 @@ The diagnostics used here are
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from sklearn.datasets import load_digits
-from sklearn.preprocessing import StandardScaler
 
 from sklearn_subspace.diagnostics import (
     distortion_report,
@@ -39,6 +37,7 @@ from sklearn_subspace.projection import (
     JLSubspaceTransformer,
     johnson_lindenstrauss_min_dim,
 )
+from sklearn_subspace.study import load_embedded_task
 
 rng = np.random.default_rng(0)
 spectrum = np.exp(-np.arange(256) / 40.0)
@@ -161,13 +160,17 @@ print(recommendation.grid_results)
 # %%
 # The feature set
 # ---------------
-# The features measured below are the standardised pixels of scikit-learn's
-# digits (1797 images, 64 features). Any ``(n_samples, n_features)`` array
-# of network features, such as a trained teacher's penultimate layer, can
-# be dropped in here unchanged.
+# The features measured below are a real teacher's: the 2048-d penultimate
+# layer of the small CNN that :func:`~sklearn_subspace.study.load_embedded_task`
+# trains on scikit-learn's digits (cached on disk after the first run), on
+# all 1797 images. Any ``(n_samples, n_features)`` array of network features
+# can be dropped in here unchanged.
 
-features = StandardScaler().fit_transform(load_digits().data)
-feature_set_name = "digits pixels (standardised)"
+task = load_embedded_task(random_state=0)
+images = np.concatenate([task.X_train, task.X_test])
+features = task.extractor.set_params(device="cpu").fit_transform(images)
+feature_set_name = f"{task.name} teacher features (d = {features.shape[1]})"
+print(feature_set_name, features.shape, features.dtype)
 
 # %%
 # Intrinsic dimension of the feature set
@@ -202,7 +205,10 @@ ax.legend()
 fig.tight_layout()
 
 # %%
-# The features occupy far fewer directions than their width. The intrinsic
-# dimension is a floor for ``k``: a projection below it must fold the data,
-# while above it the distortion measured earlier is what decides.
+# The teacher's 2048 features occupy only about 5 to 7 directions locally
+# (TwoNN settles near 7 as the sample grows; the MLE reads lower). The
+# intrinsic dimension is a floor for ``k``: a projection below it must fold
+# the data, while above it the distortion measured earlier is what decides.
+# The compression study on these features loses accuracy only below
+# ``k = 16``.
 plt.show()

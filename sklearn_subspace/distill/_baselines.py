@@ -29,6 +29,7 @@ from sklearn.utils.validation import (
 from torch import nn
 
 from .._device import resolve_device
+from .._param_checks import check_real
 from .._seeds import check_seeds
 from ..head import SubspaceHeadClassifier
 from ..projection import PROJECTION_FAMILIES
@@ -41,7 +42,6 @@ from ._training import (
     build_module,
     check_option,
     check_positive_int,
-    check_real,
     draw_seeds,
     predict_batches,
     split_indices,

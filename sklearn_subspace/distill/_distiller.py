@@ -19,6 +19,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from torch import nn
 
 from .._device import resolve_device
+from .._param_checks import check_real
 from ..head import SubspaceHeadClassifier
 from ..projection import PROJECTION_FAMILIES, JLSubspaceTransformer
 from ._training import (
@@ -27,7 +28,6 @@ from ._training import (
     build_module,
     check_option,
     check_positive_int,
-    check_real,
     draw_seeds,
     predict_batches,
     split_indices,

@@ -73,21 +73,6 @@ def check_positive_int(name, value):
     return int(value)
 
 
-def check_real(name, value, *, low, high=None, low_inclusive=True):
-    """Return ``value`` as a float, or raise if it is outside the range."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(
-            f"{name} must be a real number, got {type(value).__name__}: {value!r}."
-        )
-    too_low = value < low if low_inclusive else value <= low
-    too_high = high is not None and value >= high
-    if too_low or too_high or not math.isfinite(value):
-        bracket = "[" if low_inclusive else "("
-        upper = f"{high})" if high is not None else "inf)"
-        raise ValueError(f"{name} must be in {bracket}{low}, {upper}, got {value!r}.")
-    return float(value)
-
-
 def check_option(name, value, options):
     """Raise a ``ValueError`` listing ``options`` when ``value`` is not one."""
     if not isinstance(value, str) or value not in options:

@@ -12,6 +12,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch.callbacks import EarlyStopping
 
 from .._device import resolve_device
+from .._param_checks import check_real as _check_real
 from ._modules import SubspaceHead
 from ._presets import preset_params
 from ._training import (
@@ -46,20 +47,6 @@ def _check_int(name, value, minimum):
     if value < minimum:
         raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}.")
     return int(value)
-
-
-def _check_real(name, value, *, low, high=None, low_inclusive=True):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(
-            f"{name} must be a real number, got {type(value).__name__}: {value!r}."
-        )
-    too_low = value < low if low_inclusive else value <= low
-    too_high = high is not None and value >= high
-    if too_low or too_high or not np.isfinite(value):
-        bracket = "[" if low_inclusive else "("
-        upper = f"{high})" if high is not None else "inf)"
-        raise ValueError(f"{name} must be in {bracket}{low}, {upper}, got {value!r}.")
-    return float(value)
 
 
 def _check_hidden_layer_sizes(hidden_layer_sizes):

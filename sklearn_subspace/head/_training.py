@@ -12,7 +12,9 @@ feeds it whole-tensor slices:
   drawn by its own seeded :class:`torch.Generator`;
 - :class:`StratifiedHoldout` carves the validation part by indexing those
   tensors once per fit;
-- :class:`FastNet` is a ``skorch.NeuralNet`` wired to the three.
+- :class:`FastNet` is a ``skorch.NeuralNet`` wired to the three, which
+  trains the linear head with closed-form gradients
+  (:mod:`._closed_form`) and only calls callbacks that do something.
 """
 
 import functools
@@ -23,6 +25,8 @@ import numpy as np
 import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback, EpochTimer, PassthroughScoring, PrintLog
+
+from ._closed_form import closed_form_layer, linear_cross_entropy_step
 
 
 def as_float32_tensor(X, device):
@@ -90,6 +94,10 @@ class TensorData(torch.utils.data.Dataset):
         return TensorData(self.X[idx], None if self.y is None else self.y[idx])
 
 
+# Upper bound on the rows SliceLoader gathers in one go (at least one batch).
+_GATHER_BLOCK_BYTES = 32 * 2**20
+
+
 class SliceLoader:
     """Batches of a :class:`TensorData`, cut by slicing whole tensors.
 
@@ -123,9 +131,23 @@ class SliceLoader:
             # Drawn on the CPU generator so the order does not depend on
             # the device, then moved once per epoch.
             perm = torch.randperm(n, generator=self.generator).to(X.device)
-            for start in range(0, n, step):
-                idx = perm[start : start + step]
-                yield X[idx], (None if y is None else y[idx])
+            # Rows are gathered many batches at a time (one index_select,
+            # whole rows at once) and batches are then views of the
+            # gathered block: the same batches as gathering each on its
+            # own, at a fraction of the cost. The block is capped in bytes
+            # so wide features never copy a whole epoch.
+            row_bytes = max(1, X[:1].numel() * X.element_size())
+            block = max(1, _GATHER_BLOCK_BYTES // (row_bytes * step)) * step
+            for block_start in range(0, n, block):
+                idx = perm[block_start : block_start + block]
+                X_block = torch.index_select(X, 0, idx)
+                y_block = None if y is None else torch.index_select(y, 0, idx)
+                for start in range(0, idx.shape[0], step):
+                    stop = start + step
+                    yield (
+                        X_block[start:stop],
+                        None if y_block is None else y_block[start:stop],
+                    )
         else:
             # Contiguous slices are views: no copy at all.
             for start in range(0, n, step):
@@ -273,6 +295,74 @@ class FastNet(NeuralNet):
         X_t = as_float32_tensor(X, self.device)
         y_t = torch.as_tensor(np.asarray(y), dtype=torch.long, device=self.device)
         return TensorData(X_t, y_t)
+
+    def initialize_callbacks(self):
+        self._listeners = {}
+        return super().initialize_callbacks()
+
+    def _callback_methods(self, method_name):
+        """The ``method_name`` methods of the callbacks that override it.
+
+        skorch calls every callback's method for every event, most of them
+        no-ops inherited from ``Callback``; a few per batch add up for a
+        small head. Cached until the callbacks are re-initialised.
+        """
+        listeners = self.__dict__.setdefault("_listeners", {})
+        if method_name not in listeners:
+            base = getattr(Callback, method_name)
+            listeners[method_name] = [
+                getattr(cb, method_name)
+                for _, cb in self.callbacks_
+                if getattr(type(cb), method_name, base) is not base
+            ]
+        return listeners[method_name]
+
+    def notify(self, method_name, **cb_kwargs):
+        getattr(self, method_name)(self, **cb_kwargs)
+        for method in self._callback_methods(method_name):
+            method(self, **cb_kwargs)
+
+    def _closed_form_layer(self):
+        """:func:`closed_form_layer` of the current module and criterion,
+        cached until either is replaced (it runs before every step)."""
+        key = (self.module_, self.criterion_)
+        cached = self.__dict__.get("_closed_form")
+        if cached is None or cached[0] is not key[0] or cached[1] is not key[1]:
+            cached = (*key, closed_form_layer(*key))
+            self._closed_form = cached
+        return cached[2]
+
+    def __getstate__(self):
+        # Caches of bound methods and module references are rebuilt on use.
+        state = super().__getstate__()
+        state.pop("_listeners", None)
+        state.pop("_closed_form", None)
+        return state
+
+    def train_step(self, batch, **fit_params):
+        """One optimisation step; closed-form gradients for the linear head.
+
+        When :func:`closed_form_layer` finds the paper's linear head under
+        plain cross-entropy, its gradients are computed directly (the same
+        values autograd gives, see :mod:`._closed_form`) and the optimizer
+        steps once. Any other module, loss or fit parameter goes through
+        skorch's own autograd step.
+        """
+        layer = self._closed_form_layer()
+        if layer is None or fit_params:
+            return super().train_step(batch, **fit_params)
+        self._set_training(True)
+        X, y = batch
+        loss, logits = linear_cross_entropy_step(layer, X, y)
+        if self._callback_methods("on_grad_computed"):
+            self.notify(
+                "on_grad_computed",
+                named_parameters=list(self.get_all_learnable_params()),
+                batch=batch,
+                training=True,
+            )
+        self._step_optimizer(None)
+        return {"loss": loss, "y_pred": logits}
 
     def _set_training(self, training=True):
         # Called before every batch; walking the module tree only when the

@@ -14,7 +14,8 @@ feeds it whole-tensor slices:
   tensors once per fit;
 - :class:`FastNet` is a ``skorch.NeuralNet`` wired to the three, which
   trains the linear head with closed-form gradients
-  (:mod:`._closed_form`) and only calls callbacks that do something.
+  (:mod:`._closed_form`) and a direct AdamW update
+  (:mod:`._optimizer_step`), and only calls callbacks that do something.
 """
 
 import functools
@@ -27,6 +28,7 @@ from skorch import NeuralNet
 from skorch.callbacks import Callback, EpochTimer, PassthroughScoring, PrintLog
 
 from ._closed_form import closed_form_layer, linear_cross_entropy_step
+from ._optimizer_step import adamw_step
 
 
 def as_float32_tensor(X, device):
@@ -363,6 +365,15 @@ class FastNet(NeuralNet):
             )
         self._step_optimizer(None)
         return {"loss": loss, "y_pred": logits}
+
+    def _step_optimizer(self, step_fn):
+        # Steps without a closure (the closed-form path) skip the optimizer's
+        # per-call bookkeeping where that is exact; see adamw_step.
+        if step_fn is not None:
+            return super()._step_optimizer(step_fn)
+        for name in self._optimizers:
+            adamw_step(getattr(self, name + "_"))
+        return None
 
     def _set_training(self, training=True):
         # Called before every batch; walking the module tree only when the

@@ -288,7 +288,8 @@ def _load_mnli(data_dir):
     except ImportError as exc:
         raise ImportError(
             "The 'mnli' dataset is read with Hugging Face datasets, which is not "
-            "installed. Install it with `pip install datasets`."
+            "installed. Install it with `pip install datasets` (or the Hugging "
+            "Face extra: `pip install 'sklearn-subspace[hf]'`)."
         ) from exc
     try:
         data = hf_datasets.load_dataset(

@@ -1,5 +1,7 @@
 """Datasets, the embedded digits task and its teacher, and named study tasks."""
 
+import os
+import subprocess
 import sys
 
 import numpy as np
@@ -210,6 +212,62 @@ def test_mnli_without_hugging_face_datasets_says_what_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "datasets", None)
     with pytest.raises(ImportError, match="pip install datasets"):
         load_dataset("mnli")
+
+
+def _fake_glue(*args, **kwargs):
+    """A two-split stand-in for ``datasets.load_dataset("nyu-mll/glue", "mnli")``."""
+    datasets = pytest.importorskip("datasets")
+    assert args == ("nyu-mll/glue", "mnli")
+
+    def split(n, offset):
+        return datasets.Dataset.from_dict(
+            {
+                "premise": [f"premise {offset + i}" for i in range(n)],
+                "hypothesis": [f"hypothesis {offset + i}" for i in range(n)],
+                "label": [i % 3 for i in range(n)],
+                "idx": list(range(n)),
+            }
+        )
+
+    return datasets.DatasetDict(
+        train=split(30, 0),
+        validation_matched=split(12, 100),
+        validation_mismatched=split(12, 200),
+    )
+
+
+def test_mnli_becomes_premise_hypothesis_pairs_with_matched_validation(monkeypatch):
+    datasets = pytest.importorskip("datasets")
+    monkeypatch.setattr(datasets, "load_dataset", _fake_glue)
+    data = load_dataset("mnli", max_train_samples=15)
+    assert data.modality == "text-pair" and data.name == "mnli"
+    assert len(data.X_train) == 15 and len(data.y_train) == 15
+    assert np.bincount(data.y_train).tolist() == [5, 5, 5]  # stratified
+    assert data.X_test[0] == ("premise 100", "hypothesis 100")
+    assert data.y_test.tolist() == [i % 3 for i in range(12)]
+    premise, hypothesis = data.X_train[0]
+    assert premise.replace("premise", "hypothesis") == hypothesis
+
+
+def test_mnli_missing_offline_is_a_dataset_error_that_says_how_to_supply_it(tmp_path):
+    pytest.importorskip("datasets")
+    code = (
+        "from sklearn_subspace.study._datasets import load_dataset\n"
+        f"load_dataset('mnli', data_dir={str(tmp_path)!r})\n"
+    )
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert result.returncode == 1
+    assert "DatasetUnavailableError: MNLI ('nyu-mll/glue', config 'mnli')" in (
+        result.stderr
+    )
+    assert "HF_DATASETS_OFFLINE=1" in result.stderr
 
 
 # -- named tasks ----------------------------------------------------------------------

@@ -96,6 +96,9 @@ class TensorData(torch.utils.data.Dataset):
         return TensorData(self.X[idx], None if self.y is None else self.y[idx])
 
 
+# Optimizers whose step never calls a closure.
+_CLOSURE_FREE_OPTIMIZERS = (torch.optim.AdamW, torch.optim.Adam, torch.optim.SGD)
+
 # Upper bound on the rows SliceLoader gathers in one go (at least one batch).
 _GATHER_BLOCK_BYTES = 32 * 2**20
 
@@ -342,20 +345,30 @@ class FastNet(NeuralNet):
         return state
 
     def train_step(self, batch, **fit_params):
-        """One optimisation step; closed-form gradients for the linear head.
+        """One optimisation step, without skorch's closure.
 
-        When :func:`closed_form_layer` finds the paper's linear head under
-        plain cross-entropy, its gradients are computed directly (the same
-        values autograd gives, see :mod:`._closed_form`) and the optimizer
-        steps once. Any other module, loss or fit parameter goes through
-        skorch's own autograd step.
+        AdamW and SGD never re-evaluate the loss, so the step is taken as
+        "gradients, then ``optimizer.step()``" rather than through a closure
+        and step accumulator. For the paper's linear head under plain
+        cross-entropy (:func:`closed_form_layer`) the gradients are computed
+        in closed form (the values autograd gives, see
+        :mod:`._closed_form`); any other module goes through skorch's
+        ``train_step_single`` and autograd. Optimizers that may need a
+        closure get skorch's own ``train_step``.
         """
+        if not all(
+            isinstance(getattr(self, name + "_"), _CLOSURE_FREE_OPTIMIZERS)
+            for name in self._optimizers
+        ):
+            return super().train_step(batch, **fit_params)
         layer = self._closed_form_layer()
         if layer is None or fit_params:
-            return super().train_step(batch, **fit_params)
-        self._set_training(True)
-        X, y = batch
-        loss, logits = linear_cross_entropy_step(layer, X, y)
+            self._zero_grad_optimizer()
+            step = self.train_step_single(batch, **fit_params)
+        else:
+            self._set_training(True)
+            loss, logits = linear_cross_entropy_step(layer, *batch)
+            step = {"loss": loss, "y_pred": logits}
         if self._callback_methods("on_grad_computed"):
             self.notify(
                 "on_grad_computed",
@@ -364,11 +377,11 @@ class FastNet(NeuralNet):
                 training=True,
             )
         self._step_optimizer(None)
-        return {"loss": loss, "y_pred": logits}
+        return step
 
     def _step_optimizer(self, step_fn):
-        # Steps without a closure (the closed-form path) skip the optimizer's
-        # per-call bookkeeping where that is exact; see adamw_step.
+        # Steps without a closure skip the optimizer's per-call bookkeeping
+        # where that is exact; see adamw_step.
         if step_fn is not None:
             return super()._step_optimizer(step_fn)
         for name in self._optimizers:

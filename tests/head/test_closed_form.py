@@ -188,3 +188,24 @@ def test_gathered_blocks_give_the_same_batches(monkeypatch, block_bytes):
     assert [yb.tolist() for _, yb in batches] == reference
     for Xb, yb in batches:
         assert torch.equal(Xb, X[yb])
+
+
+def test_optimizer_that_needs_a_closure_gets_skorchs_step():
+    # LBFGS re-evaluates the loss through the closure; it must still get one.
+    X, y = _features(n=64)
+    net = FastNet(
+        SubspaceHead,
+        module__n_features=X.shape[1],
+        module__n_classes=4,
+        criterion=nn.CrossEntropyLoss,
+        optimizer=torch.optim.LBFGS,
+        lr=0.5,
+        max_epochs=3,
+        batch_size=64,
+        iterator_train=SliceLoader,
+        train_split=None,
+        verbose=0,
+    )
+    net.fit(X, y)
+    losses = net.history[:, "train_loss"]
+    assert losses[-1] < losses[0]

@@ -208,7 +208,8 @@ def add_parser(subparsers):
     where.add_argument(
         "--no-download",
         action="store_true",
-        help="never download datasets; fail if they are not on disk",
+        help="never download datasets; fail if they are not on disk (for "
+        "mnli, Hugging Face decides: set HF_DATASETS_OFFLINE=1)",
     )
     where.add_argument(
         "--out",

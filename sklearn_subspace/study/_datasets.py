@@ -342,7 +342,9 @@ def load_dataset(
         Where datasets are stored and downloaded to. ``None`` uses
         ``<library cache>/data`` (for MNLI: the Hugging Face datasets cache).
     download : bool, default=True
-        Whether a missing dataset may be downloaded.
+        Whether a missing dataset may be downloaded. MNLI is fetched by
+        Hugging Face ``datasets``, which follows its own switch instead:
+        set ``HF_DATASETS_OFFLINE=1`` to keep it off the network.
     max_train_samples, max_test_samples : int, default=None
         Keep at most this many samples of each split (stratified subsample),
         for quicker runs. ``None`` keeps all.

@@ -203,7 +203,9 @@ def build_task(
     data_dir : str or path-like, default=None
         Where datasets are stored / downloaded.
     download : bool, default=True
-        Whether missing datasets may be downloaded.
+        Whether missing datasets may be downloaded. MNLI is fetched by
+        Hugging Face ``datasets``, which follows its own switch instead:
+        set ``HF_DATASETS_OFFLINE=1`` to keep it off the network.
     max_train_samples, max_test_samples : int, default=None
         Subsample the splits for quicker runs.
     random_state : int, default=0

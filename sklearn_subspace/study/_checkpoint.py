@@ -55,7 +55,14 @@ def _hash_array(digest, a):
         digest.update("\x1f".join(map(str, a.ravel().tolist())).encode())
 
 
-def study_fingerprint(teacher, F_train, y_train, F_test, y_test, head, param_grid, cv):
+def _settings(estimator, *per_configuration):
+    params = estimator.get_params(deep=False).items()
+    return sorted((k, v) for k, v in params if k not in per_configuration)
+
+
+def study_fingerprint(
+    teacher, F_train, y_train, F_test, y_test, head, param_grid, cv, learned_head=None
+):
     """Hex digest of everything a row's result depends on besides its key.
 
     Parameters
@@ -72,6 +79,8 @@ def study_fingerprint(teacher, F_train, y_train, F_test, y_test, head, param_gri
         Head hyper-parameter grid.
     cv : object
         Cross-validation setting for ``param_grid``.
+    learned_head : estimator, default=None
+        A separate head for the learned baseline, hashed like ``head``.
 
     Returns
     -------
@@ -92,10 +101,12 @@ def study_fingerprint(teacher, F_train, y_train, F_test, y_test, head, param_gri
     digest = hashlib.sha256()
     digest.update(f"{teacher}|{type(head).__qualname__}|".encode())
     # random_state is set per configuration, so it must not split the file.
-    params = {
-        k: v for k, v in head.get_params(deep=False).items() if k != "random_state"
-    }
-    digest.update(repr(sorted(params.items())).encode())
+    digest.update(repr(_settings(head, "random_state")).encode())
+    if learned_head is not None:
+        # So is the learned head's bottleneck (k).
+        digest.update(f"|learned|{type(learned_head).__qualname__}|".encode())
+        settings = _settings(learned_head, "random_state", "bottleneck")
+        digest.update(repr(settings).encode())
     digest.update(repr(param_grid).encode())
     digest.update(repr(cv if param_grid else None).encode())
     for a in (F_train, y_train, F_test, y_test):

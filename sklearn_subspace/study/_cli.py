@@ -305,9 +305,11 @@ def run(args):
         random_state=args.random_state,
         progress=progress,
     )
-    head = task.head
+    head, learned_head = task.head, task.learned_head
     if args.max_epochs is not None:
-        head.set_params(max_epochs=args.max_epochs)
+        for estimator in (head, learned_head):
+            if estimator is not None:
+                estimator.set_params(max_epochs=args.max_epochs)
 
     client = _dask_client(args.scheduler) if args.scheduler else None
     try:
@@ -322,6 +324,7 @@ def run(args):
             baselines=baselines,
             seeds=args.seeds,
             head=head,
+            learned_head=learned_head,
             teacher=task.teacher,
             checkpoint_dir=None if args.no_resume else out / "checkpoints",
             n_jobs=args.n_jobs,

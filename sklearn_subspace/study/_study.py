@@ -128,7 +128,9 @@ def _teacher_name(teacher, extractor):
     return model if isinstance(model, str) else type(model).__name__
 
 
-def _build_model(method, n_components, seed, head):
+def _build_model(method, n_components, seed, head, learned_head=None):
+    if method == "learned" and learned_head is not None:
+        head = learned_head
     head = clone(head).set_params(random_state=seed)
     if method == "full":
         reducer = "passthrough"
@@ -145,18 +147,18 @@ def _build_model(method, n_components, seed, head):
 
 
 def _run_config(
-    config, F_train, y_train, F_test, y_test, head, param_grid, cv, n_threads
+    config, F_train, y_train, F_test, y_test, heads, param_grid, cv, n_threads
 ):
     """Fit one configuration on the training features, score the test set once."""
     with fixed_threads(n_threads):
         return _run_config_here(
-            config, F_train, y_train, F_test, y_test, head, param_grid, cv
+            config, F_train, y_train, F_test, y_test, heads, param_grid, cv
         )
 
 
-def _run_config_here(config, F_train, y_train, F_test, y_test, head, param_grid, cv):
+def _run_config_here(config, F_train, y_train, F_test, y_test, heads, param_grid, cv):
     teacher, method, n_components, seed = config
-    model = _build_model(method, n_components, seed, head)
+    model = _build_model(method, n_components, seed, *heads)
     if param_grid:
         # Hyper-parameters are chosen by cross-validation inside the training
         # features only; the test set is never looked at here.
@@ -220,6 +222,7 @@ def compression_study(
     baselines=BASELINES,
     seeds=3,
     head=None,
+    learned_head=None,
     param_grid=None,
     cv=None,
     teacher=None,
@@ -282,10 +285,16 @@ def compression_study(
         batch order and validation split.
     head : classifier, default=None
         The head to train, cloned for every configuration; its
-        ``random_state`` is set to the seed, and for ``"learned"`` its
-        ``bottleneck`` to ``k``. ``None`` uses
+        ``random_state`` is set to the seed, and for ``"learned"`` (unless
+        ``learned_head`` is given) its ``bottleneck`` to ``k``. ``None`` uses
         :class:`~sklearn_subspace.head.SubspaceHeadClassifier` with default
         settings.
+    learned_head : classifier, default=None
+        The head of the ``"learned"`` baseline, if it should differ from
+        ``head``; cloned the same way, with ``bottleneck`` set to ``k``.
+        ``None`` uses ``head``. A bottleneck makes the linear head a
+        two-layer network, which often needs a smaller learning rate: with
+        AdamW the bottleneck's update grows with its ``d * k`` weights.
     param_grid : dict, default=None
         Head hyper-parameters to choose per configuration, e.g.
         ``{"lr": [1e-3, 1e-2]}``. Chosen by ``GridSearchCV`` on the training
@@ -386,11 +395,17 @@ def compression_study(
         raise TypeError(
             f"head must be a scikit-learn classifier, got {type(head).__name__}."
         )
-    if "learned" in baselines and "bottleneck" not in head.get_params():
+    if learned_head is not None and not is_classifier(learned_head):
+        raise TypeError(
+            "learned_head must be a scikit-learn classifier, got "
+            f"{type(learned_head).__name__}."
+        )
+    bottleneck_head = head if learned_head is None else learned_head
+    if "learned" in baselines and "bottleneck" not in bottleneck_head.get_params():
         raise ValueError(
             f"The 'learned' baseline needs a head with a 'bottleneck' parameter; "
-            f"{type(head).__name__} has none. Use SubspaceHeadClassifier or drop "
-            "'learned' from baselines."
+            f"{type(bottleneck_head).__name__} has none. Use "
+            "SubspaceHeadClassifier or drop 'learned' from baselines."
         )
     check_consistent_length(X_train, y_train)
     check_consistent_length(X_test, y_test)
@@ -434,14 +449,15 @@ def compression_study(
     done = {}
     if checkpoint_dir is not None:
         fingerprint = study_fingerprint(
-            name, F_train, y_train, F_test, y_test, head, param_grid, cv
+            name, F_train, y_train, F_test, y_test, head, param_grid, cv, learned_head
         )
         checkpoint = RowCheckpoint(checkpoint_dir, fingerprint)
         done = {RowCheckpoint.key(row): row for row in checkpoint.load()}
     todo = [c for c in configs if c not in done]
 
     rows = [done[c] for c in configs if c in done]
-    data = (F_train, y_train, F_test, y_test, head, param_grid, cv, n_threads)
+    heads = (head, bottleneck_head)
+    data = (F_train, y_train, F_test, y_test, heads, param_grid, cv, n_threads)
     with tqdm(
         total=len(configs),
         initial=len(configs) - len(todo),

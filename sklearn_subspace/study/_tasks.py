@@ -217,7 +217,8 @@ def build_task(
     -------
     task : sklearn.utils.Bunch
         ``X_train``, ``y_train``, ``X_test``, ``y_test``, ``extractor``,
-        ``head``, ``n_components`` (default grid, or None to derive it from
+        ``head``, ``learned_head`` (the head of the learned-bottleneck
+        baseline when it needs other settings, else None), ``n_components`` (default grid, or None to derive it from
         ``d``), ``n_features`` (None when unknown before extraction), ``teacher``
         (name for the table) and ``dataset``.
 
@@ -268,6 +269,10 @@ def build_task(
             device=device, batch_size=batch_size, progress=progress
         )
         head = embedded_head(device=device)
+        # At lr 1e-2 the two-layer bottleneck head overshoots for large k
+        # (AdamW moves all d * k weights at once): 96.3 % at k = 1024
+        # against 98.4 % at lr 1e-3, which is on par with the other heads.
+        learned_head = embedded_head(device=device, lr=1e-3)
         name = task.name
     else:
         data = load_dataset(
@@ -294,6 +299,7 @@ def build_task(
             if spec.head_preset
             else SubspaceHeadClassifier(device=device)
         )
+        learned_head = None
         name = teacher
 
     return Bunch(
@@ -303,6 +309,7 @@ def build_task(
         y_test=data.y_test,
         extractor=extractor,
         head=head,
+        learned_head=learned_head,
         n_components=spec.n_components,
         n_features=spec.n_features,
         teacher=name,

@@ -192,3 +192,17 @@ def test_a_file_with_only_a_partial_header_is_discarded(tmp_path):
     checkpoint.path.write_text("teacher,meth")
     assert checkpoint.load() == []
     assert not checkpoint.path.exists()
+
+
+def test_learned_head_settings_split_the_checkpoint_but_its_k_does_not(features):
+    from sklearn_subspace.head import SubspaceHeadClassifier
+    from sklearn_subspace.study._checkpoint import study_fingerprint
+
+    head = SubspaceHeadClassifier(lr=1e-2)
+    args = ("t", *features, head, None, None)
+    plain = study_fingerprint(*args)
+    learned = study_fingerprint(*args, SubspaceHeadClassifier(lr=1e-3))
+    assert learned != plain
+    assert learned != study_fingerprint(*args, SubspaceHeadClassifier(lr=3e-3))
+    same_but_k_and_seed = SubspaceHeadClassifier(lr=1e-3, bottleneck=8, random_state=5)
+    assert study_fingerprint(*args, same_but_k_and_seed) == learned

@@ -313,3 +313,15 @@ def test_paper_task_uses_the_paper_head_preset(tmp_path):
     assert task.extractor.get_params()["cache_dir"] == str(tmp_path / "features")
     assert task.n_components == (1024, 512, 256, 128)
     assert len(task.X_train) == 20
+    assert task.learned_head is None  # the learned baseline uses the preset too
+
+
+def test_embedded_task_gives_the_learned_baseline_a_smaller_step(embedded):
+    cache, _ = embedded
+    task = build_task("embedded", cache_dir=cache, progress=False)
+    assert task.head.get_params()["lr"] == 1e-2
+    learned = task.learned_head.get_params()
+    assert learned["lr"] == 1e-3
+    assert {k: v for k, v in learned.items() if k != "lr"} == {
+        k: v for k, v in task.head.get_params().items() if k != "lr"
+    }

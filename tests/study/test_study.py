@@ -4,6 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
+from sklearn.base import clone
+from sklearn.decomposition import PCA
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
@@ -170,10 +172,39 @@ def test_each_seed_draws_a_new_matrix_and_a_new_head_init(fast_head, features):
 
 
 def test_learned_baseline_sets_the_bottleneck_to_k(fast_head):
-    model = _build_model("learned", 6, 3, fast_head)
+    model = _build_model("learned", 6, 3, fast_head, fast_head)
     assert model["reduce"] == "passthrough"
     assert model["head"].bottleneck == 6
     assert fast_head.bottleneck is None  # the user's head is not modified
+
+
+def test_learned_head_trains_only_the_learned_baseline(features, fast_head):
+    head = clone(fast_head).set_params(early_stopping=False, max_epochs=3)
+    learned_head = clone(head).set_params(max_epochs=1, lr=1e-3)
+    result = compression_study(*features, head=head, learned_head=learned_head, **STUDY)
+    epochs = result.table.groupby("method")["n_epochs"].unique()
+    assert epochs["learned"].tolist() == [1]
+    assert {m: e.tolist() for m, e in epochs.items() if m != "learned"} == {
+        "full": [3],
+        "gaussian": [3],
+        "srht": [3],
+        "pca": [3],
+    }
+    model = _build_model("learned", 4, 7, head, learned_head)
+    assert (model["head"].lr, model["head"].bottleneck) == (1e-3, 4)
+    assert learned_head.bottleneck is None  # the user's head is not modified
+
+
+def test_learned_head_must_be_a_classifier_with_a_bottleneck(features, fast_head):
+    with pytest.raises(TypeError, match="learned_head must be a scikit-learn"):
+        compression_study(*features, head=fast_head, learned_head=PCA(), **STUDY)
+    with pytest.raises(ValueError, match="'learned' baseline needs a head.*Logistic"):
+        compression_study(
+            *features,
+            head=fast_head,
+            learned_head=LogisticRegression(),
+            **STUDY,
+        )
 
 
 def test_integer_seeds_are_random_state_plus_offsets(small_study):

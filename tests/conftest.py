@@ -3,6 +3,7 @@
 import os
 
 import pytest
+import torch
 from hypothesis import HealthCheck, settings
 
 # Tests run on small CPU machines: keep torch from oversubscribing cores.
@@ -23,3 +24,17 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 def global_random_seed():
     """The seed that seeded tests use, as scikit-learn's fixture of that name."""
     return 42
+
+
+@pytest.fixture
+def single_torch_thread():
+    """Run a test on one torch thread, then restore the setting.
+
+    Test heads and students have a few thousand parameters: a second thread
+    only adds synchronisation, which on a busy machine costs several times
+    the work. Folders of such tests request it from an autouse fixture.
+    """
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)

@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-import torch
 from sklearn.datasets import make_classification
 
 from sklearn_subspace.head import SubspaceHeadClassifier
@@ -33,13 +32,5 @@ def fast_head():
 
 
 @pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Run each test on one torch thread, then restore the setting.
-
-    The students here are a few thousand parameters: a second thread only adds
-    synchronisation, which on a busy machine costs several times the work.
-    """
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+def _one_torch_thread(single_torch_thread):
+    """Every test here runs on one torch thread (see ``single_torch_thread``)."""

@@ -156,21 +156,29 @@ class _GradRecorder(Callback):
         self.norms.append({name: p.grad.norm().item() for name, p in named_parameters})
 
 
+def _linear_net(n_features, **params):
+    """A FastNet training the linear SubspaceHead on 4 classes."""
+    return FastNet(
+        SubspaceHead,
+        module__n_features=n_features,
+        module__n_classes=4,
+        criterion=nn.CrossEntropyLoss,
+        iterator_train=SliceLoader,
+        train_split=None,
+        verbose=0,
+        **params,
+    )
+
+
 def test_closed_form_step_still_notifies_gradient_callbacks():
     X, y = _features(n=64)
     recorder = _GradRecorder()
-    net = FastNet(
-        SubspaceHead,
-        module__n_features=X.shape[1],
-        module__n_classes=4,
-        criterion=nn.CrossEntropyLoss,
+    net = _linear_net(
+        X.shape[1],
         optimizer=torch.optim.AdamW,
         max_epochs=2,
         batch_size=16,
-        iterator_train=SliceLoader,
-        train_split=None,
         callbacks=[recorder],
-        verbose=0,
     )
     net.fit(X, y)
     assert len(recorder.norms) == 2 * 4
@@ -193,18 +201,8 @@ def test_gathered_blocks_give_the_same_batches(monkeypatch, block_bytes):
 def test_optimizer_that_needs_a_closure_gets_skorchs_step():
     # LBFGS re-evaluates the loss through the closure; it must still get one.
     X, y = _features(n=64)
-    net = FastNet(
-        SubspaceHead,
-        module__n_features=X.shape[1],
-        module__n_classes=4,
-        criterion=nn.CrossEntropyLoss,
-        optimizer=torch.optim.LBFGS,
-        lr=0.5,
-        max_epochs=3,
-        batch_size=64,
-        iterator_train=SliceLoader,
-        train_split=None,
-        verbose=0,
+    net = _linear_net(
+        X.shape[1], optimizer=torch.optim.LBFGS, lr=0.5, max_epochs=3, batch_size=64
     )
     net.fit(X, y)
     losses = net.history[:, "train_loss"]

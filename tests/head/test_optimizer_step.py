@@ -23,6 +23,19 @@ def _set_grads(layer, step):
         param.grad = torch.randn(param.shape, generator=gen)
 
 
+def _step_both(reference, direct, opt_reference, opt_direct, step):
+    """One step of ``optimizer.step()`` and of ``adamw_step`` on equal grads."""
+    _set_grads(reference, step)
+    _set_grads(direct, step)
+    opt_reference.step()
+    adamw_step(opt_direct)
+
+
+def _assert_same_parameters(reference, direct):
+    for a, b in zip(reference.parameters(), direct.parameters()):
+        assert torch.equal(a, b)
+
+
 OPTIONS = [
     {},
     {"weight_decay": 0.0},
@@ -44,12 +57,8 @@ def test_direct_step_is_bit_identical_to_optimizer_step(options):
             # A learning-rate change between steps is picked up.
             for opt in (opt_reference, opt_direct):
                 opt.param_groups[0]["lr"] = 3e-3
-        _set_grads(reference, step)
-        _set_grads(direct, step)
-        opt_reference.step()
-        adamw_step(opt_direct)
-    for a, b in zip(reference.parameters(), direct.parameters()):
-        assert torch.equal(a, b)
+        _step_both(reference, direct, opt_reference, opt_direct, step)
+    _assert_same_parameters(reference, direct)
     for a, b in zip(reference.parameters(), direct.parameters()):
         state_a, state_b = opt_reference.state[a], opt_direct.state[b]
         assert torch.equal(state_a["step"], state_b["step"])
@@ -96,12 +105,8 @@ def test_other_optimizers_take_their_own_step(monkeypatch, make_optimizer):
     opt_direct = make_optimizer(list(direct.parameters()))
     _never_direct(monkeypatch)
     for step in range(3):
-        _set_grads(reference, step)
-        _set_grads(direct, step)
-        opt_reference.step()
-        adamw_step(opt_direct)
-    for a, b in zip(reference.parameters(), direct.parameters()):
-        assert torch.equal(a, b)
+        _step_both(reference, direct, opt_reference, opt_direct, step)
+    _assert_same_parameters(reference, direct)
 
 
 def test_step_hooks_still_run(monkeypatch):

@@ -18,7 +18,11 @@ the state) is left to ``optimizer.step()``.
 import torch
 from torch.optim import AdamW
 from torch.optim import optimizer as _optimizer_module
-from torch.optim.adamw import adamw
+
+try:
+    from torch.optim.adamw import adamw
+except ImportError:  # a torch without the functional form: always step()
+    adamw = None
 
 
 def _has_step_hooks(optimizer):
@@ -33,7 +37,9 @@ def _has_step_hooks(optimizer):
 
 def _direct_arguments(optimizer):
     """Arguments of ``adamw`` equivalent to ``optimizer.step()``, or None."""
-    if type(optimizer) is not AdamW or len(optimizer.param_groups) != 1:
+    if adamw is None or type(optimizer) is not AdamW:
+        return None
+    if len(optimizer.param_groups) != 1:
         return None
     if _has_step_hooks(optimizer):
         return None

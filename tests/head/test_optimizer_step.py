@@ -132,3 +132,13 @@ def test_parameter_without_gradient_is_left_alone_as_by_step(monkeypatch):
     _never_direct(monkeypatch)
     adamw_step(opt)
     assert torch.equal(layer.bias, bias)
+
+
+def test_torch_without_the_functional_form_steps_normally(monkeypatch):
+    reference, direct = _twin_layers()
+    opt_reference = torch.optim.AdamW(reference.parameters())
+    opt_direct = torch.optim.AdamW(direct.parameters())
+    monkeypatch.setattr(_optimizer_step, "adamw", None)
+    for step in range(3):
+        _step_both(reference, direct, opt_reference, opt_direct, step)
+    _assert_same_parameters(reference, direct)

@@ -327,21 +327,10 @@ class FastNet(NeuralNet):
         for method in self._callback_methods(method_name):
             method(self, **cb_kwargs)
 
-    def _closed_form_layer(self):
-        """:func:`closed_form_layer` of the current module and criterion,
-        cached until either is replaced (it runs before every step)."""
-        key = (self.module_, self.criterion_)
-        cached = self.__dict__.get("_closed_form")
-        if cached is None or cached[0] is not key[0] or cached[1] is not key[1]:
-            cached = (*key, closed_form_layer(*key))
-            self._closed_form = cached
-        return cached[2]
-
     def __getstate__(self):
-        # Caches of bound methods and module references are rebuilt on use.
+        # The cache of bound callback methods is rebuilt on use.
         state = super().__getstate__()
         state.pop("_listeners", None)
-        state.pop("_closed_form", None)
         return state
 
     def train_step(self, batch, **fit_params):
@@ -361,7 +350,7 @@ class FastNet(NeuralNet):
             for name in self._optimizers
         ):
             return super().train_step(batch, **fit_params)
-        layer = self._closed_form_layer()
+        layer = closed_form_layer(self.module_, self.criterion_)
         if layer is None or fit_params:
             self._zero_grad_optimizer()
             step = self.train_step_single(batch, **fit_params)

@@ -9,7 +9,7 @@ markdown table and a figure. :func:`load_embedded_task` provides the
 always-available digits task with a small locally trained CNN teacher.
 """
 
-from ._datasets import DatasetUnavailableError, load_embedded_task
+from ..datasets import DatasetUnavailableError, load_embedded_task
 from ._report import StudyResult
 from ._study import compression_study
 

@@ -6,8 +6,8 @@ import time
 from pathlib import Path
 
 from .._device import resolve_device
+from ..datasets._embedded_teacher import default_cache_dir
 from ..projection import PROJECTION_FAMILIES
-from ._embedded_teacher import default_cache_dir
 from ._study import BASELINES, DEFAULT_PROJECTIONS
 from ._tasks import teacher_spec
 

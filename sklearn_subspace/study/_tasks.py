@@ -10,9 +10,9 @@ from pathlib import Path
 
 from sklearn.utils import Bunch
 
+from ..datasets._embedded_teacher import EMBEDDED_WIDTH, default_cache_dir
+from ..datasets._registry import _subsample, load_dataset, load_embedded_task
 from ..head import SubspaceHeadClassifier
-from ._datasets import _subsample, load_dataset, load_embedded_task
-from ._embedded_teacher import EMBEDDED_WIDTH, default_cache_dir
 
 
 @dataclass(frozen=True)

@@ -59,7 +59,7 @@ class DatasetUnavailableError(FileNotFoundError):
 
     Examples
     --------
-    >>> from sklearn_subspace.study._datasets import DatasetUnavailableError
+    >>> from sklearn_subspace.datasets import DatasetUnavailableError
     >>> issubclass(DatasetUnavailableError, OSError)
     True
     """
@@ -374,7 +374,7 @@ def load_dataset(
 
     Examples
     --------
-    >>> from sklearn_subspace.study._datasets import load_dataset
+    >>> from sklearn_subspace.datasets import load_dataset
     >>> data = load_dataset("digits")
     >>> data.X_train.shape, data.X_test.shape, data.modality
     ((1347, 1, 8, 8), (450, 1, 8, 8), 'digits')

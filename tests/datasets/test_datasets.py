@@ -9,13 +9,14 @@ import pytest
 import torch
 from PIL import Image
 
-from sklearn_subspace.study import (
+from sklearn_subspace.datasets import (
     DatasetUnavailableError,
+    DigitsCNN,
     _embedded_teacher,
+    load_dataset,
     load_embedded_task,
+    train_embedded_teacher,
 )
-from sklearn_subspace.study._datasets import load_dataset
-from sklearn_subspace.study._embedded_teacher import DigitsCNN, train_embedded_teacher
 from sklearn_subspace.study._tasks import build_task, teacher_spec
 from sklearn_subspace.teachers import forward_pass_count, reset_forward_pass_count
 
@@ -252,7 +253,7 @@ def test_mnli_becomes_premise_hypothesis_pairs_with_matched_validation(monkeypat
 def test_mnli_missing_offline_is_a_dataset_error_that_says_how_to_supply_it(tmp_path):
     pytest.importorskip("datasets")
     code = (
-        "from sklearn_subspace.study._datasets import load_dataset\n"
+        "from sklearn_subspace.datasets import load_dataset\n"
         f"load_dataset('mnli', data_dir={str(tmp_path)!r})\n"
     )
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}

@@ -20,8 +20,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._threads import fixed_threads
-
 # Bump when the architecture or the training recipe changes, so that stale
 # cached weights are never loaded into a different network.
 _RECIPE_VERSION = 1
@@ -65,7 +63,7 @@ class DigitsCNN(nn.Module):
     Examples
     --------
     >>> import torch
-    >>> from sklearn_subspace.study._embedded_teacher import DigitsCNN
+    >>> from sklearn_subspace.datasets import DigitsCNN
     >>> net = DigitsCNN()
     >>> net(torch.zeros(2, 1, 8, 8)).shape
     torch.Size([2, 10])
@@ -104,7 +102,7 @@ def default_cache_dir():
     Examples
     --------
     >>> from pathlib import Path
-    >>> from sklearn_subspace.study._embedded_teacher import default_cache_dir
+    >>> from sklearn_subspace.datasets import default_cache_dir
     >>> isinstance(default_cache_dir(), Path)
     True
     """
@@ -130,6 +128,9 @@ def _training_key(X, y, n_classes, random_state):
 def _fit_cnn(X, y, n_classes, random_state, verbose):
     # One thread: the network is too small to gain from more, and a fixed
     # thread count makes the trained weights the same on every machine.
+    # Imported here: the study package imports this one at load time.
+    from ..study._threads import fixed_threads
+
     with fixed_threads(1):
         return _fit_cnn_single_thread(X, y, n_classes, random_state, verbose)
 
@@ -209,7 +210,7 @@ def train_embedded_teacher(X, y, *, cache_dir=None, random_state=0, verbose=0):
     --------
     >>> import tempfile
     >>> import numpy as np
-    >>> from sklearn_subspace.study._embedded_teacher import train_embedded_teacher
+    >>> from sklearn_subspace.datasets import train_embedded_teacher
     >>> rng = np.random.default_rng(0)
     >>> X = rng.random((32, 1, 8, 8), dtype=np.float32)
     >>> y = np.arange(32) % 10

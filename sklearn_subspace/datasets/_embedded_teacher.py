@@ -13,12 +13,13 @@ the weights are cached on disk so that later runs reuse them.
 
 import hashlib
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
+
+from .._atomic import atomic_write
 
 # Bump when the architecture or the training recipe changes, so that stale
 # cached weights are never loaded into a different network.
@@ -170,14 +171,7 @@ def _atomic_torch_save(state, path):
     # A run killed mid-write must never leave a truncated file under the
     # final name: write next to it, then rename in one step.
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            torch.save(state, handle)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, lambda handle: torch.save(state, handle))
 
 
 def train_embedded_teacher(X, y, *, cache_dir=None, random_state=0, verbose=0):

@@ -1,11 +1,11 @@
 """Results of a compression study: table, summary, markdown and figure."""
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from .._atomic import atomic_write_to_path
 
 _BASELINE_ORDER = ("full",)
 _TRAILING_METHODS = ("pca", "learned")
@@ -443,11 +443,5 @@ class StudyResult:
 
 
 def _atomic_write(path, write):
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    # One writer for every output: fsynced, renamed into place, umask mode.
+    atomic_write_to_path(path, write)

@@ -12,16 +12,31 @@ the digest of its keys, so two processes that compute the same batch write
 the same file.
 
 Every file is written to a temporary name in its final directory and moved
-into place with :func:`os.replace`, which is atomic: a reader sees a whole
-shard or none, a killed writer leaves only a temporary file that readers
-ignore, and concurrent writers need no lock. Shards also carry a checksum of
-their contents, so a damaged file is set aside and recomputed, never used.
+into place with :func:`os.replace`, which is atomic (see
+:mod:`sklearn_subspace._atomic`): a reader sees a whole shard or none, a
+killed writer leaves only a temporary file that readers ignore, and
+concurrent writers need no lock. Files get the mode ``open()`` would give
+them (``0o666 & ~umask``), so a cache can be shared between users.
+
+Trouble never costs the features, only their caching:
+
+- **Writes.** When the cache cannot be written (read-only folder, full disk,
+  quota), the features are still computed and returned; one warning says so
+  and nothing more is written by that extraction. No partial file is left.
+- **Reads.** Shards carry a checksum of their contents. Only a shard whose
+  content is wrong (bad checksum, not a valid shard file) is *damaged*: it is
+  renamed to ``<shard>.npz.damaged`` and its samples are recomputed. A
+  transient read error (``EIO``, too many open files, out of memory) only
+  recomputes the samples; the shard stays, for the next run to use.
+- **Clean-up rule.** Whenever a run scans a cache folder it removes the
+  temporary files (names starting with a dot) older than one hour, which belong to writers
+  that died, and the ``.damaged`` files older than seven days, which were
+  kept that long for inspection.
 """
 
 import hashlib
 import json
 import os
-import tempfile
 import threading
 import time
 import warnings
@@ -29,12 +44,19 @@ from pathlib import Path
 
 import numpy as np
 
+from .._atomic import TMP_PREFIX, atomic_write
+
 FORMAT_VERSION = 1
 KEY_BYTES = 16
-_TMP_PREFIX = ".tmp-"
+_DAMAGED_SUFFIX = ".damaged"
 # A temporary file this old belongs to a writer that died (a shard is written
 # in well under a second); removing it keeps killed runs from leaking disk.
 _STALE_TMP_SECONDS = 3600.0
+# A damaged shard is kept a week for inspection, then removed.
+_STALE_DAMAGED_SECONDS = 7 * 24 * 3600.0
+# Errors that say nothing about a file's content: the same read may succeed
+# later, so the file must not be set aside.
+_TRANSIENT_ERRORS = (OSError, MemoryError)
 
 _INDEXES = {}
 _INDEXES_LOCK = threading.Lock()
@@ -49,26 +71,9 @@ def _checksum(keys, features):
 
 def _atomic_write(path, write):
     """Write ``path`` through ``write(handle)`` on a temporary file + rename."""
-    fd, tmp_name = tempfile.mkstemp(
-        prefix=_TMP_PREFIX, suffix=path.suffix, dir=path.parent
-    )
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        try:
-            os.replace(tmp_name, path)
-        except PermissionError:
-            # Windows refuses to replace a file another process has open; the
-            # file there has the same content, so ours is not needed.
-            if not path.exists():
-                raise
-            os.unlink(tmp_name)
-    except BaseException:
-        if os.path.exists(tmp_name):
-            os.unlink(tmp_name)
-        raise
+    # Shard names are digests of their content: a shard another process
+    # holds open already has these bytes.
+    atomic_write(path, write, content_addressed=True)
 
 
 class _ShardIndex:
@@ -100,31 +105,45 @@ class _ShardIndex:
             if not sub.is_dir() or len(sub.name) != 2:
                 continue
             for entry in os.scandir(sub.path):
-                if entry.name.startswith(_TMP_PREFIX):
-                    _remove_if_stale(entry, now)
+                name = entry.name
+                if name.startswith(TMP_PREFIX):  # shards never start with "."
+                    _remove_if_older(entry, now, _STALE_TMP_SECONDS)
                     continue
-                if not entry.name.endswith(".npz") or entry.path in self.seen:
+                if name.endswith(_DAMAGED_SUFFIX):
+                    _remove_if_older(entry, now, _STALE_DAMAGED_SECONDS)
                     continue
-                keys = _read_keys(entry.path)
+                if not name.endswith(".npz") or entry.path in self.seen:
+                    continue
+                try:
+                    keys = _read_keys(entry.path)
+                except _TRANSIENT_ERRORS:
+                    continue  # not marked as seen: the next look retries it
                 if keys is None:
-                    self.seen.add(entry.path)  # unreadable: never used
+                    self.seen.add(entry.path)  # not a valid shard: never used
                 else:
                     self.add(entry.path, keys)
 
 
-def _remove_if_stale(entry, now):
+def _remove_if_older(entry, now, age):
     try:
-        if now - entry.stat().st_mtime > _STALE_TMP_SECONDS:
+        if now - entry.stat().st_mtime > age:
             os.unlink(entry.path)
     except OSError:
-        pass  # another process removed it, or finished it
+        pass  # another process removed it, or finished it, or read-only
 
 
 def _read_keys(path):
+    """The keys of a shard, or None if its content is not a valid shard.
+
+    Raises the transient errors (``OSError``, ``MemoryError``), which say
+    nothing about the file.
+    """
     try:
         with np.load(path, allow_pickle=False) as shard:
             keys = shard["keys"]
-    except Exception:  # any unreadable file is simply not used
+    except _TRANSIENT_ERRORS:
+        raise
+    except Exception:  # bad zip, missing array, pickled data: not a shard
         return None
     if keys.ndim != 2 or keys.shape[1] != KEY_BYTES or keys.dtype != np.uint8:
         return None
@@ -132,14 +151,20 @@ def _read_keys(path):
 
 
 def _read_shard(path):
-    """Return ``(keys, features)`` of a valid shard, or None."""
+    """Return ``(keys, features)`` of a valid shard, or None if damaged.
+
+    Raises the transient errors (``OSError``, ``MemoryError``): a shard that
+    cannot be read right now is not damaged.
+    """
     try:
         with np.load(path, allow_pickle=False) as shard:
             keys = shard["keys"]
             features = shard["features"]
             checksum = shard["checksum"]
             version = int(shard["version"])
-    except Exception:  # unreadable means invalid
+    except _TRANSIENT_ERRORS:
+        raise
+    except Exception:  # bad zip, missing array, pickled data: not a shard
         return None
     valid = (
         version == FORMAT_VERSION
@@ -170,6 +195,7 @@ class FeatureCache:
     def __init__(self, root, namespace, description):
         self.directory = Path(root).expanduser().resolve() / namespace[:32]
         self.description = description
+        self.write_error = None  # the OSError that turned writing off, if any
         with _INDEXES_LOCK:
             key = str(self.directory)
             if key not in _INDEXES:
@@ -216,6 +242,7 @@ class FeatureCache:
         """
         loaded = np.zeros(len(keys), dtype=bool)
         features = None
+        unreadable = []
         with self._index.lock:
             by_shard = {}
             for i, key in enumerate(keys):
@@ -223,7 +250,14 @@ class FeatureCache:
                 if hit is not None:
                     by_shard.setdefault(hit[0], []).append((i, hit[1]))
             for shard_path, wanted in by_shard.items():
-                content = _read_shard(shard_path)
+                try:
+                    content = _read_shard(shard_path)
+                except FileNotFoundError:
+                    self._index.discard(shard_path)  # set aside by another run
+                    continue
+                except _TRANSIENT_ERRORS as exc:
+                    unreadable.append((shard_path, exc))
+                    continue
                 rows = np.array([row for _, row in wanted])
                 positions = np.array([i for i, _ in wanted])
                 if content is None or not np.array_equal(
@@ -235,29 +269,49 @@ class FeatureCache:
                     features = np.empty((len(keys), content[1].shape[1]), np.float32)
                 features[positions] = content[1][rows]
                 loaded[positions] = True
+        if unreadable:
+            path, exc = unreadable[0]
+            warnings.warn(
+                f"Could not read {len(unreadable)} feature cache shard(s) "
+                f"(first: {path}: {exc!r}); their samples are recomputed. The "
+                "shards are kept: a read error says nothing about their content.",
+                RuntimeWarning,
+                stacklevel=3,
+            )
         return features, loaded
 
     def _set_aside(self, shard_path):
         warnings.warn(
-            f"Feature cache shard {shard_path} is damaged; it was moved aside "
-            "and its samples are recomputed.",
+            f"Feature cache shard {shard_path} is damaged (its content fails "
+            "the checksum); it was moved aside and its samples are recomputed.",
             RuntimeWarning,
             stacklevel=4,
         )
         self._index.discard(shard_path)
+        damaged = shard_path + _DAMAGED_SUFFIX
         try:
-            os.replace(shard_path, shard_path + ".damaged")
+            os.replace(shard_path, damaged)
+            os.utime(damaged)  # the week it is kept starts now
         except OSError:
-            pass  # another process already moved or rewrote it
+            pass  # another process already moved or rewrote it, or read-only
 
     # -- writes -----------------------------------------------------------
     def store(self, keys, features):
-        """Write one shard holding ``features`` (m, d) for ``keys`` (m, 16)."""
+        """Write one shard holding ``features`` (m, d) for ``keys`` (m, 16).
+
+        Returns
+        -------
+        stored : bool
+            False when the cache cannot be written (read-only, full disk):
+            the first failure warns once and turns writing off for this
+            cache object, so an extraction warns once, whatever its length.
+        """
+        if self.write_error is not None:
+            return False
         keys = np.ascontiguousarray(keys, dtype=np.uint8)
         features = np.ascontiguousarray(features, dtype=np.float32)
         name = hashlib.sha256(keys.tobytes()).hexdigest()[:40]
         subdir = self.directory / name[:2]
-        subdir.mkdir(parents=True, exist_ok=True)
         path = subdir / f"{name}.npz"
         checksum = _checksum(keys, features)
 
@@ -270,7 +324,21 @@ class FeatureCache:
                 version=np.int64(FORMAT_VERSION),
             )
 
-        _atomic_write(path, write)
-        self._write_meta(features.shape[1])
+        try:
+            subdir.mkdir(parents=True, exist_ok=True)
+            _atomic_write(path, write)
+            self._write_meta(features.shape[1])
+        except OSError as exc:
+            self.write_error = exc
+            warnings.warn(
+                f"The feature cache in {self.directory} cannot be written "
+                f"({exc}); features are computed and returned as usual but "
+                "not cached. Free disk space, fix the folder's permissions, "
+                "or pass another cache_dir.",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+            return False
         with self._index.lock:
             self._index.add(str(path), keys)
+        return True

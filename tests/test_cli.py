@@ -152,7 +152,8 @@ def test_real_teacher_path_runs_on_a_tiny_random_torchvision_model(tmp_path, cap
     "extra, message",
     [
         (["--teacher", "resnet5O"], "Unknown teacher 'resnet5O'"),
-        (["--dataset", "cifar10"], "only runs on dataset 'digits'"),
+        (["--dataset", "mnli"], "cannot run on dataset 'mnli'"),
+        (["--dataset", "cifar10"], "Unknown dataset 'cifar10'"),
         (["--teacher", "resnet50", "--dataset", "svhn"], "Unknown dataset 'svhn'"),
         (["--ks", "4096"], "k must not exceed the embedded feature dimension d=2048"),
         (["--teacher", "bert-base-uncased", "--ks", "1024"], "d=768"),

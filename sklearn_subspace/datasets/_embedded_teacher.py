@@ -1,14 +1,20 @@
-"""The embedded teacher: a small CNN with a wide penultimate layer for digits.
+"""The embedded teacher: a small CNN with a wide penultimate layer.
 
 The method needs a trained network whose last hidden layer is much wider than
-the information it carries. scikit-learn's bundled digits images are tiny
-(8 x 8), so a two-layer CNN followed by a 2048-unit hidden layer reaches about
-98 % test accuracy in a few seconds on a laptop CPU, and its 2048-d
-penultimate features play the role that ResNet-50's pooled features play in
-the paper.
+the information it carries. The library trains one itself, so that the study
+runs without downloading pretrained weights:
 
-Training is deterministic for a given ``random_state`` and training set, and
-the weights are cached on disk so that later runs reuse them.
+- on scikit-learn's bundled digits (8 x 8), a two-layer CNN followed by a
+  2048-unit hidden layer reaches about 98 % test accuracy in a few seconds;
+- on any other small image dataset (Fashion-MNIST, MNIST, CIFAR-10, ...), a
+  two-block CNN (convolution, ReLU, max-pool, twice) followed by the same
+  2048-unit layer; on Fashion-MNIST it reaches about 91-92 % test accuracy in
+  five epochs, a few minutes on two CPU cores.
+
+Their 2048-d penultimate features play the role that ResNet-50's pooled
+features play in the paper. Training is deterministic for a given
+``random_state``, training set and CPU thread count, and the weights are
+cached on disk under a key made of the dataset, the recipe and the seed.
 """
 
 import hashlib
@@ -31,7 +37,29 @@ EMBEDDED_WIDTH = 2048
 #: Name of the submodule whose output is the penultimate feature vector.
 EMBEDDED_FEATURE_LAYER = "embed"
 
-_TRAINING = {"epochs": 15, "batch_size": 64, "lr": 1e-3, "weight_decay": 1e-4}
+#: Training recipes by architecture. ``digits`` is unchanged since its first
+#: release (its cached weights stay valid); ``small-image`` is tuned so that
+#: Fashion-MNIST reaches >= 91 % test accuracy in five epochs: a one-cycle
+#: learning rate lets AdamW take large steps early and settle at the end,
+#: which a constant rate needs about three times as many epochs to match.
+RECIPES = {
+    "digits": {"epochs": 15, "batch_size": 64, "lr": 1e-3, "weight_decay": 1e-4},
+    "small-image": {
+        "epochs": 5,
+        "batch_size": 128,
+        "lr": 2e-3,
+        "weight_decay": 1e-4,
+        "schedule": "onecycle",
+        "threads": 2,
+    },
+}
+
+_TRAINING = RECIPES["digits"]
+
+# Feature maps larger than this are pooled down before the wide layer, so
+# that a larger image (CIFAR's 32 x 32, STL-10's 96 x 96) keeps the layer's
+# input at 64 x 8 x 8 at most.
+_MAX_GRID = 8
 
 
 class DigitsCNN(nn.Module):
@@ -89,6 +117,92 @@ class DigitsCNN(nn.Module):
         return self.classifier(self.embed(self.features(x)))
 
 
+class SmallImageCNN(nn.Module):
+    """Two-block CNN for small images with a wide penultimate layer.
+
+    ``features`` (two blocks of a 3 x 3 convolution, ReLU and 2 x 2
+    max-pool, with 32 then 64 channels) maps an image to
+    ``64 * (H // 4) * (W // 4)`` numbers (pooled to at most 8 x 8), ``embed``
+    (linear + ReLU) maps those to ``width`` features, and ``classifier`` to
+    the class logits.
+
+    Parameters
+    ----------
+    n_classes : int, default=10
+        Number of output classes.
+    in_channels : int, default=1
+        Image channels (1 for grayscale, 3 for colour).
+    image_size : tuple of int, default=(28, 28)
+        Height and width of the input images, each at least 4.
+    width : int, default=2048
+        Width of the penultimate layer, the feature dimension ``d``.
+
+    Attributes
+    ----------
+    features : torch.nn.Sequential
+        The convolutional trunk.
+    embed : torch.nn.Sequential
+        The wide penultimate layer; its output is the feature vector.
+    classifier : torch.nn.Linear
+        The linear classification layer.
+
+    See Also
+    --------
+    DigitsCNN : The network trained on 8 x 8 digits.
+    load_embedded_task : Trains (or loads) this network on a dataset.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_subspace.datasets import SmallImageCNN
+    >>> net = SmallImageCNN(in_channels=3, image_size=(32, 32))
+    >>> net(torch.zeros(2, 3, 32, 32)).shape
+    torch.Size([2, 10])
+    >>> net.embed(net.features(torch.zeros(2, 3, 32, 32))).shape
+    torch.Size([2, 2048])
+    """
+
+    def __init__(
+        self, n_classes=10, in_channels=1, image_size=(28, 28), width=EMBEDDED_WIDTH
+    ):
+        super().__init__()
+        grid = [min(side // 4, _MAX_GRID) for side in image_size]
+        if min(grid) < 1:
+            raise ValueError(
+                f"SmallImageCNN needs images of at least 4 x 4 pixels, got "
+                f"{tuple(image_size)}; upsample the images or use DigitsCNN."
+            )
+        self.features = nn.Sequential(
+            nn.Conv2d(in_channels, 32, kernel_size=3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, kernel_size=3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.AdaptiveMaxPool2d(tuple(grid)),
+            nn.Flatten(),
+        )
+        self.embed = nn.Sequential(nn.Linear(64 * grid[0] * grid[1], width), nn.ReLU())
+        self.classifier = nn.Linear(width, n_classes)
+
+    def forward(self, x):
+        return self.classifier(self.embed(self.features(x)))
+
+
+def _architecture(X):
+    # Digits keep their original network (and cached weights); every other
+    # image shape gets the two-block CNN.
+    return "digits" if tuple(X.shape[1:]) == (1, 8, 8) else "small-image"
+
+
+def _build_network(architecture, n_classes, X):
+    if architecture == "digits":
+        return DigitsCNN(n_classes=n_classes)
+    return SmallImageCNN(
+        n_classes=n_classes, in_channels=X.shape[1], image_size=X.shape[2:]
+    )
+
+
 def default_cache_dir():
     """Return the library's cache folder.
 
@@ -115,55 +229,66 @@ def default_cache_dir():
     return base / "sklearn-subspace"
 
 
-def _training_key(X, y, n_classes, random_state):
+def _training_key(X, y, n_classes, random_state, architecture="digits"):
     # The cache key covers everything that changes the trained weights, so a
-    # different training split or seed never reuses the wrong network.
+    # different dataset, training split, recipe or seed never reuses the
+    # wrong network.
     digest = hashlib.sha256()
-    digest.update(f"v{_RECIPE_VERSION}|{sorted(_TRAINING.items())}|".encode())
+    recipe = sorted(RECIPES[architecture].items())
+    # The digits key is unchanged since its first release.
+    tag = "" if architecture == "digits" else f"{architecture}|{tuple(X.shape[1:])}|"
+    digest.update(f"v{_RECIPE_VERSION}|{recipe}|{tag}".encode())
     digest.update(f"{n_classes}|{EMBEDDED_WIDTH}|{random_state}|".encode())
     digest.update(np.ascontiguousarray(X, dtype=np.float32).tobytes())
     digest.update(np.ascontiguousarray(y, dtype=np.int64).tobytes())
     return digest.hexdigest()[:16]
 
 
-def _fit_cnn(X, y, n_classes, random_state, verbose):
-    # One thread: the network is too small to gain from more, and a fixed
-    # thread count makes the trained weights the same on every machine.
+def _fit_cnn(net, X, y, recipe, random_state, verbose):
+    """Train ``net`` on ``(X, y)`` with ``recipe``; the one training loop here.
+
+    Plain mini-batch AdamW on in-memory tensors, optionally with a one-cycle
+    learning rate, no augmentation and no validation split. A fixed thread
+    count and a seeded batch order make the weights a pure function of the
+    seed on a given CPU.
+    """
     # Imported here: the study package imports this one at load time.
     from ..study._threads import fixed_threads
 
-    with fixed_threads(1):
-        return _fit_cnn_single_thread(X, y, n_classes, random_state, verbose)
+    with fixed_threads(recipe.get("threads", 1)):
+        generator = torch.Generator().manual_seed(random_state)
+        optimizer = torch.optim.AdamW(
+            net.parameters(), lr=recipe["lr"], weight_decay=recipe["weight_decay"]
+        )
+        X_t = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32))
+        y_t = torch.from_numpy(np.asarray(y, dtype=np.int64))
+        batch_size = recipe["batch_size"]
+        n_batches = -(-len(X_t) // batch_size)
+        scheduler = None
+        if recipe.get("schedule") == "onecycle":
+            scheduler = torch.optim.lr_scheduler.OneCycleLR(
+                optimizer,
+                max_lr=recipe["lr"],
+                epochs=recipe["epochs"],
+                steps_per_epoch=n_batches,
+            )
 
+        epochs = range(recipe["epochs"])
+        if verbose:
+            from tqdm.auto import tqdm
 
-def _fit_cnn_single_thread(X, y, n_classes, random_state, verbose):
-    # fork_rng keeps the caller's global torch RNG untouched while making the
-    # initialisation a pure function of random_state.
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(random_state)
-        net = DigitsCNN(n_classes=n_classes)
-    generator = torch.Generator().manual_seed(random_state)
-    optimizer = torch.optim.AdamW(
-        net.parameters(), lr=_TRAINING["lr"], weight_decay=_TRAINING["weight_decay"]
-    )
-    X_t = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32))
-    y_t = torch.from_numpy(np.asarray(y, dtype=np.int64))
-    batch_size = _TRAINING["batch_size"]
-
-    epochs = range(_TRAINING["epochs"])
-    if verbose:
-        from tqdm.auto import tqdm
-
-        epochs = tqdm(epochs, desc="training embedded teacher", unit="epoch")
-    net.train()
-    for _ in epochs:
-        order = torch.randperm(len(X_t), generator=generator)
-        for start in range(0, len(X_t), batch_size):
-            idx = order[start : start + batch_size]
-            optimizer.zero_grad(set_to_none=True)
-            loss = nn.functional.cross_entropy(net(X_t[idx]), y_t[idx])
-            loss.backward()
-            optimizer.step()
+            epochs = tqdm(epochs, desc="training embedded teacher", unit="epoch")
+        net.train()
+        for _ in epochs:
+            order = torch.randperm(len(X_t), generator=generator)
+            for start in range(0, len(X_t), batch_size):
+                idx = order[start : start + batch_size]
+                optimizer.zero_grad(set_to_none=True)
+                loss = nn.functional.cross_entropy(net(X_t[idx]), y_t[idx])
+                loss.backward()
+                optimizer.step()
+                if scheduler is not None:
+                    scheduler.step()
     return net.eval()
 
 
@@ -174,15 +299,37 @@ def _atomic_torch_save(state, path):
     atomic_write(path, lambda handle: torch.save(state, handle))
 
 
-def train_embedded_teacher(X, y, *, cache_dir=None, random_state=0, verbose=0):
-    """Train the digits CNN teacher, or load it from the on-disk cache.
+def _check_images(X):
+    X = np.asarray(X)
+    if X.ndim != 4 or not np.issubdtype(X.dtype, np.floating):
+        raise ValueError(
+            "The embedded teacher trains on float images shaped (n, C, H, W) "
+            f"with values in [0, 1]; got an array of shape {X.shape} and dtype "
+            f"{X.dtype}. Convert uint8 images with "
+            "X.transpose(0, 3, 1, 2).astype(np.float32) / 255."
+        )
+    return X
+
+
+def train_embedded_teacher(
+    X, y, *, dataset="digits", cache_dir=None, random_state=0, verbose=0
+):
+    """Train the embedded CNN teacher, or load it from the on-disk cache.
+
+    8 x 8 single-channel images get :class:`DigitsCNN` with the ``digits``
+    recipe; any other size gets :class:`SmallImageCNN` with the
+    ``small-image`` recipe (see :data:`RECIPES`).
 
     Parameters
     ----------
-    X : ndarray of shape (n_samples, 1, 8, 8), dtype float32
+    X : ndarray of shape (n_samples, C, H, W), dtype float32
         Training images scaled to [0, 1].
     y : array-like of shape (n_samples,)
         Integer class labels in ``0 .. n_classes - 1``.
+    dataset : str, default="digits"
+        Name of the dataset, used in the cached file's name
+        (``<dataset>-cnn2048-<key>.pt``). The key itself covers the training
+        images and labels, the recipe and the seed.
     cache_dir : str or path-like, default=None
         Library cache folder; weights go to ``<cache_dir>/teachers/``. ``None``
         uses :func:`default_cache_dir`.
@@ -193,7 +340,7 @@ def train_embedded_teacher(X, y, *, cache_dir=None, random_state=0, verbose=0):
 
     Returns
     -------
-    DigitsCNN
+    DigitsCNN or SmallImageCNN
         The trained network in eval mode, with gradients disabled.
 
     See Also
@@ -218,24 +365,32 @@ def train_embedded_teacher(X, y, *, cache_dir=None, random_state=0, verbose=0):
             "The embedded teacher needs an integer random_state so that its "
             f"cached weights can be reused; got {random_state!r}."
         )
+    X = _check_images(X)
     y = np.asarray(y)
     n_classes = int(y.max()) + 1
+    architecture = _architecture(X)
     cache_root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    key = _training_key(X, y, n_classes, int(random_state))
-    path = cache_root / "teachers" / f"digits-cnn{EMBEDDED_WIDTH}-{key}.pt"
+    key = _training_key(X, y, n_classes, int(random_state), architecture)
+    slug = "".join(c if c.isalnum() or c in "-_" else "-" for c in str(dataset))
+    path = cache_root / "teachers" / f"{slug}-cnn{EMBEDDED_WIDTH}-{key}.pt"
 
     net = None
     if path.is_file():
         try:
             state = torch.load(path, map_location="cpu", weights_only=True)
-            net = DigitsCNN(n_classes=n_classes)
+            net = _build_network(architecture, n_classes, X)
             net.load_state_dict(state)
         except Exception:
             # An unreadable cache entry (truncated, garbled, other format)
             # is rebuilt, not trusted; torch raises many types for these.
             net = None
     if net is None:
-        net = _fit_cnn(X, y, n_classes, int(random_state), verbose)
+        # fork_rng keeps the caller's global torch RNG untouched while making
+        # the initialisation a pure function of random_state.
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(int(random_state))
+            net = _build_network(architecture, n_classes, X)
+        net = _fit_cnn(net, X, y, RECIPES[architecture], int(random_state), verbose)
         _atomic_torch_save(net.state_dict(), path)
 
     net.eval()

@@ -5,6 +5,11 @@ file paths or text pairs) split into a training and a test part, plus labels.
 Features are computed later, once, by the teacher's feature extractor.
 
 - ``"digits"``: scikit-learn's bundled 8 x 8 digit images (always available).
+- ``"fashion-mnist"``: Fashion-MNIST's IDX files, gzipped or not, from
+  ``data_dir``, torchvision's layout or the Debian package
+  ``dataset-fashion-mnist``; downloaded through torchvision when allowed.
+- ``"torchvision:NAME"``: any torchvision classification dataset (``MNIST``,
+  ``KMNIST``, ``CIFAR10``, ``SVHN``, ``STL10``, ``Flowers102``, ...).
 - ``"cifar100"``: CIFAR-100 through torchvision.
 - ``"imagefolder:PATH"``: a folder of class sub-folders, e.g. ImageNet-100.
 - ``"mnli"``: MultiNLI (premise, hypothesis) pairs through Hugging Face
@@ -30,9 +35,19 @@ from ._embedded_teacher import (
     default_cache_dir,
     train_embedded_teacher,
 )
+from ._errors import DatasetUnavailableError
+from ._fashion_mnist import load_fashion_mnist
+from ._torchvision import load_torchvision
 
 #: Dataset names accepted by :func:`load_dataset` (``imagefolder`` takes ``:PATH``).
-DATASET_NAMES = ("digits", "cifar100", "imagefolder:PATH", "mnli")
+DATASET_NAMES = (
+    "digits",
+    "fashion-mnist",
+    "torchvision:NAME",
+    "cifar100",
+    "imagefolder:PATH",
+    "mnli",
+)
 
 _IMAGE_EXTENSIONS = (
     ".jpg",
@@ -45,24 +60,6 @@ _IMAGE_EXTENSIONS = (
     ".tiff",
     ".webp",
 )
-
-
-class DatasetUnavailableError(FileNotFoundError):
-    """A dataset could not be found locally and could not be downloaded.
-
-    The message names the dataset, where it was looked for, and how to supply
-    it (network access, a local copy, or a different ``data_dir``).
-
-    See Also
-    --------
-    load_dataset : Raises this error.
-
-    Examples
-    --------
-    >>> from sklearn_subspace.datasets import DatasetUnavailableError
-    >>> issubclass(DatasetUnavailableError, OSError)
-    True
-    """
 
 
 def _digits_split(random_state):
@@ -78,18 +75,56 @@ def _digits_split(random_state):
     )
 
 
-def load_embedded_task(*, cache_dir=None, random_state=0, verbose=0):
-    """Load the embedded compression task: digits and a trained CNN teacher.
+def _cnn_images(X, dataset):
+    # uint8 (n, H, W, C) -> float32 (n, C, H, W) in [0, 1], what the CNN takes.
+    if isinstance(X, list) or np.asarray(X).ndim != 4:
+        raise ValueError(
+            f"The embedded teacher trains on in-memory images of one size, but "
+            f"dataset {dataset!r} gives image files or images of different "
+            "sizes. Use a pretrained teacher (--teacher resnet50, vit_b_16, ...) "
+            "for it, or a dataset such as fashion-mnist or torchvision:CIFAR10."
+        )
+    X = np.asarray(X)
+    if X.dtype == np.uint8:
+        return np.ascontiguousarray(X.transpose(0, 3, 1, 2), dtype=np.float32) / 255
+    return np.ascontiguousarray(X, dtype=np.float32)
 
-    The digits images are split 75 / 25 into training and test sets
-    (stratified), a small CNN with a 2048-unit penultimate layer is trained on
-    the training split only (or loaded from the cache when a previous run
-    trained it with the same split and seed), and a
+
+def load_embedded_task(
+    dataset="digits",
+    *,
+    data_dir=None,
+    download=True,
+    max_train_samples=None,
+    max_test_samples=None,
+    cache_dir=None,
+    random_state=0,
+    verbose=0,
+):
+    """Load an embedded compression task: a dataset and a CNN trained on it.
+
+    For ``"digits"`` the images are split 75 / 25 into training and test sets
+    (stratified); other datasets keep their own split. A small CNN with a
+    2048-unit penultimate layer is trained on the training split only (or
+    loaded from the cache when a previous run trained it on the same data
+    with the same recipe and seed), and a
     :class:`~sklearn_subspace.teachers.TorchFeatureExtractor` is set up to
     return the 2048-d penultimate features.
 
     Parameters
     ----------
+    dataset : str, default="digits"
+        ``"digits"``, ``"fashion-mnist"`` or ``"torchvision:NAME"`` (or
+        ``"cifar100"``): any dataset of :func:`load_dataset` whose images fit
+        in memory at one size. Training on Fashion-MNIST's 60,000 images takes
+        a few minutes on two CPU cores, once.
+    data_dir : str or path-like, default=None
+        Passed to :func:`load_dataset`; unused for digits.
+    download : bool, default=True
+        Passed to :func:`load_dataset`; unused for digits.
+    max_train_samples, max_test_samples : int, default=None
+        Train the teacher on (and return) a stratified subsample of each
+        split, for a quicker first run. ``None`` keeps all.
     cache_dir : str or path-like, default=None
         Library cache folder. The teacher's weights are stored under
         ``<cache_dir>/teachers/`` and the extractor caches features under
@@ -97,7 +132,7 @@ def load_embedded_task(*, cache_dir=None, random_state=0, verbose=0):
         again. ``None`` uses ``$SKLEARN_SUBSPACE_CACHE`` or
         ``~/.cache/sklearn-subspace``.
     random_state : int, default=0
-        Seed for the train/test split, the teacher's initialisation and its
+        Seed for the digits split, the teacher's initialisation and its
         mini-batch order. Training is deterministic for a given seed.
     verbose : int, default=0
         When positive, show a progress bar while the teacher trains.
@@ -107,16 +142,24 @@ def load_embedded_task(*, cache_dir=None, random_state=0, verbose=0):
     task : sklearn.utils.Bunch
         With the keys:
 
-        - ``X_train``, ``X_test``: float32 arrays of shape ``(n, 1, 8, 8)``
-          (1347 and 450 images), pixel values in [0, 1].
-        - ``y_train``, ``y_test``: integer labels 0-9.
+        - ``X_train``, ``X_test``: float32 arrays of shape ``(n, C, H, W)``
+          (for digits 1347 and 450 images of 1 x 8 x 8), values in [0, 1].
+        - ``y_train``, ``y_test``: integer labels.
         - ``teacher``: the trained :class:`torch.nn.Module` (eval mode,
           gradients off). Calling it gives class logits.
         - ``extractor``: an unfitted ``TorchFeatureExtractor(model=teacher, ...)``
           whose ``transform`` returns the ``(n, 2048)`` float32 penultimate
           features.
         - ``n_features``: 2048.
-        - ``name``: ``"digits-cnn2048"``, the teacher's name in study tables.
+        - ``name``: the teacher's name in study tables, e.g.
+          ``"digits-cnn2048"`` or ``"fashion-mnist-cnn2048"``.
+
+    Raises
+    ------
+    DatasetUnavailableError
+        If the dataset cannot be found and cannot be downloaded.
+    ValueError
+        For a dataset whose images are files or of different sizes.
 
     See Also
     --------
@@ -126,7 +169,7 @@ def load_embedded_task(*, cache_dir=None, random_state=0, verbose=0):
     --------
     The first call trains the teacher (a few seconds); later calls load it.
 
-    >>> from sklearn_subspace.study import load_embedded_task
+    >>> from sklearn_subspace.datasets import load_embedded_task
     >>> task = load_embedded_task()
     >>> task.X_train.shape, task.X_test.shape
     ((1347, 1, 8, 8), (450, 1, 8, 8))
@@ -143,15 +186,25 @@ def load_embedded_task(*, cache_dir=None, random_state=0, verbose=0):
         )
     if isinstance(random_state, bool) or not isinstance(random_state, numbers.Integral):
         raise TypeError(
-            "random_state must be an int: it names the digits split and the "
+            "random_state must be an int: it names the dataset split and the "
             f"cached teacher trained on it. Got {type(random_state).__name__}: "
             f"{random_state!r}."
         )
     cache_root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    X_train, X_test, y_train, y_test = _digits_split(random_state)
+    data = load_dataset(
+        dataset,
+        data_dir=data_dir,
+        download=download,
+        max_train_samples=max_train_samples,
+        max_test_samples=max_test_samples,
+        random_state=random_state,
+    )
+    X_train = _cnn_images(data.X_train, dataset)
+    X_test = _cnn_images(data.X_test, dataset)
     teacher = train_embedded_teacher(
         X_train,
-        y_train,
+        data.y_train,
+        dataset=dataset,
         cache_dir=cache_root,
         random_state=random_state,
         verbose=verbose,
@@ -167,12 +220,12 @@ def load_embedded_task(*, cache_dir=None, random_state=0, verbose=0):
     return Bunch(
         X_train=X_train,
         X_test=X_test,
-        y_train=y_train,
-        y_test=y_test,
+        y_train=data.y_train,
+        y_test=data.y_test,
         teacher=teacher,
         extractor=extractor,
         n_features=EMBEDDED_WIDTH,
-        name=f"digits-cnn{EMBEDDED_WIDTH}",
+        name=f"{data.name}-cnn{EMBEDDED_WIDTH}",
     )
 
 
@@ -337,12 +390,21 @@ def load_dataset(
     Parameters
     ----------
     name : str
-        ``"digits"``, ``"cifar100"``, ``"imagefolder:PATH"`` or ``"mnli"``.
+        ``"digits"``, ``"fashion-mnist"``, ``"torchvision:NAME"`` (``NAME`` a
+        classification dataset class of ``torchvision.datasets``, e.g.
+        ``MNIST``, ``CIFAR10``, ``SVHN``), ``"cifar100"``,
+        ``"imagefolder:PATH"`` or ``"mnli"``.
     data_dir : str or path-like, default=None
         Where datasets are stored and downloaded to. ``None`` uses
         ``<library cache>/data`` (for MNLI: the Hugging Face datasets cache).
+        torchvision datasets use torchvision's layout under it (e.g.
+        ``<data_dir>/MNIST/raw``); for the MNIST family the IDX files may stay
+        gzipped and may also sit in ``data_dir`` itself. Fashion-MNIST is also
+        looked for where the Debian package ``dataset-fashion-mnist`` puts it.
     download : bool, default=True
-        Whether a missing dataset may be downloaded. MNLI is fetched by
+        Whether a missing dataset may be downloaded.
+        ``SKLEARN_SUBSPACE_OFFLINE=1`` turns downloads off whatever this
+        says. MNLI is fetched by
         Hugging Face ``datasets``, which follows its own switch instead:
         set ``HF_DATASETS_OFFLINE=1`` to keep it off the network.
     max_train_samples, max_test_samples : int, default=None
@@ -356,7 +418,8 @@ def load_dataset(
     data : sklearn.utils.Bunch
         ``X_train``, ``y_train``, ``X_test``, ``y_test``, ``name`` and
         ``modality`` (``"digits"``, ``"image"`` or ``"text-pair"``). Inputs are
-        uint8 / float image arrays, lists of image paths or lists of
+        uint8 channels-last image arrays ``(n, H, W, C)``, float digit arrays
+        ``(n, 1, 8, 8)``, lists of image paths or PIL images, or lists of
         ``(premise, hypothesis)`` pairs.
 
     Raises
@@ -370,7 +433,7 @@ def load_dataset(
 
     See Also
     --------
-    load_embedded_task : The digits data together with its trained teacher.
+    load_embedded_task : A dataset together with a teacher trained on it.
 
     Examples
     --------
@@ -381,6 +444,10 @@ def load_dataset(
     """
     if not isinstance(name, str):
         raise TypeError(f"dataset must be a string, got {type(name).__name__}.")
+    from ..teachers._teacher import offline
+
+    # The library-wide offline switch overrides download=True.
+    download = bool(download) and not offline()
     data_root = Path(data_dir).expanduser() if data_dir is not None else None
     if name == "digits":
         X_train, X_test, y_train, y_test = _digits_split(random_state)
@@ -392,6 +459,32 @@ def load_dataset(
             name="digits",
             modality="digits",
         )
+    elif name == "fashion-mnist":
+        X_train, y_train, X_test, y_test = load_fashion_mnist(
+            data_root or default_cache_dir() / "data", download
+        )
+        data = Bunch(
+            X_train=X_train,
+            y_train=y_train,
+            X_test=X_test,
+            y_test=y_test,
+            name="fashion-mnist",
+            modality="image",
+        )
+    elif name.startswith("torchvision:") and len(name) > len("torchvision:"):
+        X_train, y_train, X_test, y_test = load_torchvision(
+            name[len("torchvision:") :],
+            data_root or default_cache_dir() / "data",
+            download,
+        )
+        data = Bunch(
+            X_train=X_train,
+            y_train=y_train,
+            X_test=X_test,
+            y_test=y_test,
+            name=name,
+            modality="image",
+        )
     elif name == "cifar100":
         root = data_root if data_root is not None else default_cache_dir() / "data"
         data = _load_cifar100(root, download)
@@ -402,7 +495,8 @@ def load_dataset(
     else:
         raise ValueError(
             f"Unknown dataset {name!r}. Valid datasets are: "
-            f"{', '.join(DATASET_NAMES)} (PATH is a folder of class sub-folders)."
+            f"{', '.join(DATASET_NAMES)} (NAME is a torchvision dataset class, "
+            "PATH a folder of class sub-folders)."
         )
     data.X_train, data.y_train = _subsample(
         data.X_train, data.y_train, max_train_samples, random_state

@@ -19,7 +19,12 @@ writes compression_study.csv, .md and .png to --out.
 
 With no arguments it runs the embedded task: a small CNN with a 2048-d
 penultimate layer, trained on scikit-learn's digits (and cached), with
-k in {1024, ..., 8} x {gaussian, sparse, srht} and 3 seeds.
+k in {1024, ..., 8} x {gaussian, sparse, srht} and 3 seeds. --dataset
+fashion-mnist (or torchvision:NAME) trains the same kind of CNN on that
+dataset instead, once, and runs the study on its features.
+
+Configurations run in parallel, one worker per CPU core with one thread
+each (--n-jobs, --threads); results do not depend on either.
 
 A killed run resumes: finished configurations are kept in --out/checkpoints
 and skipped when the same command runs again.
@@ -29,6 +34,8 @@ _EPILOG = """\
 examples:
   sklearn-subspace study
   sklearn-subspace study --ks 256 64 16 --projections gaussian srht --seeds 2
+  sklearn-subspace study --dataset fashion-mnist --max-train-samples 10000
+  sklearn-subspace study --dataset torchvision:MNIST --data-dir ~/data --no-download
   sklearn-subspace study --teacher resnet50 --dataset cifar100 --device cuda
   sklearn-subspace study --teacher vit_b_16 --dataset imagefolder:/data/imagenet100
   sklearn-subspace study --teacher bert-base-uncased --dataset mnli
@@ -110,15 +117,17 @@ def add_parser(subparsers):
     what.add_argument(
         "--teacher",
         default="embedded",
-        help="embedded (the digits CNN trained locally; the default), the "
+        help="embedded (a CNN trained locally on the dataset; the default), the "
         "paper's resnet50, vit_b_16 or bert-base-uncased, or any torchvision "
         "classification model, timm:NAME or hf:NAME",
     )
     what.add_argument(
         "--dataset",
         default=None,
-        help="digits, cifar100, imagefolder:PATH or mnli (default: the "
-        "teacher's: digits, cifar100, none for vit_b_16, mnli)",
+        help="digits, fashion-mnist, torchvision:NAME (any torchvision "
+        "classification dataset, e.g. MNIST, CIFAR10, SVHN), cifar100, "
+        "imagefolder:PATH or mnli (default: the teacher's: digits, cifar100, "
+        "none for vit_b_16, mnli)",
     )
     what.add_argument(
         "--weights",
@@ -225,7 +234,8 @@ def add_parser(subparsers):
         "--n-jobs",
         type=int,
         default=None,
-        help="configurations fitted in parallel with joblib (default: serial)",
+        help="configurations fitted in parallel with joblib (default: one "
+        "worker per CPU core; serial for a study of a few seconds)",
     )
     where.add_argument(
         "--threads",

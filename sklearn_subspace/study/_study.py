@@ -13,7 +13,7 @@ import time
 from contextlib import nullcontext
 
 import numpy as np
-from joblib import Parallel, delayed, parallel_config
+from joblib import Parallel, cpu_count, delayed, parallel_config
 from sklearn.base import clone, is_classifier
 from sklearn.decomposition import PCA
 from sklearn.model_selection import GridSearchCV
@@ -27,6 +27,7 @@ from ..diagnostics import estimate_intrinsic_dimension
 from ..head import SubspaceHeadClassifier
 from ..projection import PROJECTION_FAMILIES, JLSubspaceTransformer
 from ._checkpoint import RowCheckpoint, study_fingerprint
+from ._pca import TruncatedPCA, fit_shared_pca
 from ._report import StudyResult, assemble_table
 from ._threads import fixed_threads
 
@@ -128,12 +129,14 @@ def _teacher_name(teacher, extractor):
     return model if isinstance(model, str) else type(model).__name__
 
 
-def _build_model(method, n_components, seed, head, learned_head=None):
+def _build_model(method, n_components, seed, head, learned_head=None, pca=None):
     if method == "learned" and learned_head is not None:
         head = learned_head
     head = clone(head).set_params(random_state=seed)
     if method == "full":
         reducer = "passthrough"
+    elif method == "pca" and pca is not None:
+        reducer = TruncatedPCA(pca, n_components)
     elif method == "pca":
         reducer = PCA(n_components=n_components, random_state=seed)
     elif method == "learned":
@@ -191,6 +194,18 @@ def _run_config_here(config, F_train, y_train, F_test, y_test, heads, param_grid
     return row
 
 
+# Below this many feature values touched (n_samples x d x configurations) a
+# study takes a few seconds, less than starting worker processes costs.
+_PARALLEL_WORK = 10**8
+
+
+def _default_n_jobs(n_configs, F_train):
+    """``n_jobs=None``: one worker per usable core, unless the study is tiny."""
+    if n_configs * F_train.size < _PARALLEL_WORK:
+        return 1
+    return max(1, min(cpu_count(), n_configs))
+
+
 def _run_all(configs, data, n_jobs, client):
     """Yield one result row per configuration, as each finishes."""
     if client is None and n_jobs in (None, 1):
@@ -243,8 +258,10 @@ def compression_study(
 
     - each random projection family in ``projections`` (a new fixed matrix per
       seed) followed by a fresh head,
-    - ``"pca"``: scikit-learn's ``PCA(k)`` fitted on the training features,
-      followed by a fresh head,
+    - ``"pca"``: the leading ``k`` components of one exact PCA fitted on the
+      training features at the largest ``k`` (the same as ``PCA(k)`` with an
+      exact solver, which no seed changes), followed by a fresh head; with
+      ``param_grid``, ``PCA(k)`` is refitted inside every fold instead,
     - ``"learned"``: the head with a trained bias-free bottleneck
       ``d -> k`` (``head.set_params(bottleneck=k)``),
 
@@ -281,7 +298,7 @@ def compression_study(
         An int ``n`` runs ``n`` repeats with seeds ``random_state``,
         ``random_state + 1``, ... (random seeds when ``random_state`` is not
         an int); a sequence gives the seeds explicitly. A seed sets both the
-        projection matrix (or PCA solver) and the head's initialisation,
+        projection matrix and the head's initialisation,
         batch order and validation split.
     head : classifier, default=None
         The head to train, cloned for every configuration; its
@@ -315,15 +332,21 @@ def compression_study(
         mid-way resumes where it stopped; ``random_state`` must then be an
         int (or ``seeds`` explicit) so that the seeds match.
     n_jobs : int, default=None
-        Number of configurations fitted in parallel with joblib. ``None``
-        and 1 run serially. Results are identical to a serial run.
+        Number of configurations fitted in parallel with joblib worker
+        processes. ``None`` uses one worker per usable CPU core (as joblib
+        counts them, honouring CPU affinity and container quotas), each fit
+        on ``n_threads`` (one) threads, so the cores are busy and never
+        oversubscribed; a small study (fewer than 10^8 feature values touched
+        in all, i.e. ``n_train * d * n_configurations``) runs serially, since
+        starting workers would cost more than it saves. 1 runs serially.
+        Results are identical to a serial run.
     client : dask.distributed.Client, default=None
         When given, configurations run on this dask cluster through joblib's
         dask backend. Results are identical to a serial run.
     n_threads : int or None, default=1
         CPU threads (torch and BLAS) for each configuration's fit. Heads are
-        small, so one thread per fit with ``n_jobs`` fits side by side uses
-        the cores best; a fixed count also makes every configuration's
+        small, so one thread per fit with one fit per core side by side uses
+        the cores best (measured: ``benchmarks/bench_study.py``); a fixed count also makes every configuration's
         result independent of where it runs. ``None`` keeps the current
         settings (e.g. for large heads trained on the CPU).
     random_state : int, RandomState instance or None, default=0
@@ -456,7 +479,15 @@ def compression_study(
     todo = [c for c in configs if c not in done]
 
     rows = [done[c] for c in configs if c in done]
-    heads = (head, bottleneck_head)
+    pca = None
+    if any(c[1] == "pca" for c in todo) and not param_grid:
+        # One exact fit at the largest k serves every (k, seed). Not under
+        # param_grid: there PCA must be refitted inside each CV fold.
+        pca = fit_shared_pca(F_train, ks[0])
+    if n_jobs is None and client is None:
+        n_jobs = _default_n_jobs(len(todo), F_train)
+    # Everything _build_model adds to a configuration: the heads and the PCA.
+    heads = (head, bottleneck_head, pca)
     data = (F_train, y_train, F_test, y_test, heads, param_grid, cv, n_threads)
     with tqdm(
         total=len(configs),

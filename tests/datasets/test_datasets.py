@@ -295,7 +295,8 @@ def test_unknown_teacher_lists_what_is_valid():
     "teacher, dataset, message",
     [
         ("bert-base-uncased", "digits", "takes text-pair inputs"),
-        ("embedded", "cifar100", "only runs on dataset 'digits'"),
+        ("embedded", "mnli", "cannot run on dataset 'mnli'"),
+        ("embedded", "imagefolder:photos", "in-memory images of one size"),
         ("vit_b_16", None, "no default dataset"),
     ],
 )

@@ -8,18 +8,28 @@ configurations run.
 
 The file name carries a fingerprint of everything that changes a row's
 result other than its (method, k, seed) key: the features, the labels, the
-head's settings and the teacher name. A rerun on different data or with a
-different head therefore starts a new file instead of mixing results.
+head's settings (hashed by value with :func:`joblib.hash`, never by their
+``repr``, which elides long arrays and nested estimators), the parameter
+grid, the teacher name, the library versions, the resolved device and the
+thread count. A rerun on different data, with a different head or on another
+software stack therefore starts a new file instead of mixing results.
+
+A file whose header this version does not know is never deleted: it is moved
+aside (``<name>.unknown-<time>``) with a warning, and the study starts anew.
 """
 
 import csv
 import hashlib
 import io
 import os
-import tempfile
+import time
+import warnings
 from pathlib import Path
 
+import joblib
 import numpy as np
+
+from .._atomic import atomic_write, fsync_directory
 
 _COLUMNS = (
     "teacher",
@@ -60,8 +70,63 @@ def _settings(estimator, *per_configuration):
     return sorted((k, v) for k, v in params if k not in per_configuration)
 
 
+def _value_digest(value):
+    """Digest of a value by content: arrays in full, estimators by state."""
+    try:
+        return joblib.hash(value)
+    except Exception:  # not picklable (a lambda, a live handle): name its type
+        return f"unhashable:{type(value).__module__}.{type(value).__qualname__}"
+
+
+def _settings_digest(estimator, *per_configuration):
+    # One digest per parameter, so that an unpicklable value (a lambda) only
+    # blurs itself, not the others.
+    return [
+        (name, _value_digest(value))
+        for name, value in _settings(estimator, *per_configuration)
+    ]
+
+
+def library_versions():
+    """Versions of the libraries that compute a row, for the fingerprint.
+
+    Examples
+    --------
+    >>> from sklearn_subspace.study._checkpoint import library_versions
+    >>> sorted(library_versions())
+    ['joblib', 'numpy', 'scikit-learn', 'scipy', 'sklearn-subspace', 'skorch', 'torch']
+    """
+    import scipy
+    import sklearn
+    import skorch
+    import torch
+
+    from .. import __version__
+
+    return {
+        "sklearn-subspace": __version__,
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "scikit-learn": sklearn.__version__,
+        "torch": torch.__version__,
+        "skorch": skorch.__version__,
+        "joblib": joblib.__version__,
+    }
+
+
 def study_fingerprint(
-    teacher, F_train, y_train, F_test, y_test, head, param_grid, cv, learned_head=None
+    teacher,
+    F_train,
+    y_train,
+    F_test,
+    y_test,
+    head,
+    param_grid,
+    cv,
+    learned_head=None,
+    *,
+    device=None,
+    n_threads=None,
 ):
     """Hex digest of everything a row's result depends on besides its key.
 
@@ -81,6 +146,10 @@ def study_fingerprint(
         Cross-validation setting for ``param_grid``.
     learned_head : estimator, default=None
         A separate head for the learned baseline, hashed like ``head``.
+    device : str, default=None
+        The device the heads really train on (``"auto"`` resolved).
+    n_threads : int or None, default=None
+        CPU threads per configuration.
 
     Returns
     -------
@@ -99,16 +168,25 @@ def study_fingerprint(
     False
     """
     digest = hashlib.sha256()
-    digest.update(f"{teacher}|{type(head).__qualname__}|".encode())
+    head_type = type(head)
+    digest.update(
+        f"{teacher}|{head_type.__module__}.{head_type.__qualname__}|".encode()
+    )
     # random_state is set per configuration, so it must not split the file.
-    digest.update(repr(_settings(head, "random_state")).encode())
+    digest.update(repr(_settings_digest(head, "random_state")).encode())
     if learned_head is not None:
         # So is the learned head's bottleneck (k).
         digest.update(f"|learned|{type(learned_head).__qualname__}|".encode())
-        settings = _settings(learned_head, "random_state", "bottleneck")
+        settings = _settings_digest(learned_head, "random_state", "bottleneck")
         digest.update(repr(settings).encode())
-    digest.update(repr(param_grid).encode())
-    digest.update(repr(cv if param_grid else None).encode())
+    digest.update(_value_digest(param_grid).encode())
+    digest.update(_value_digest(cv if param_grid else None).encode())
+    environment = {
+        "versions": library_versions(),
+        "device": None if device is None else str(device),
+        "n_threads": n_threads,
+    }
+    digest.update(joblib.hash(environment).encode())
     for a in (F_train, y_train, F_test, y_test):
         _hash_array(digest, a)
     return digest.hexdigest()
@@ -189,7 +267,8 @@ class RowCheckpoint:
         if complete:
             header = next(csv.reader([complete[0]]))
             if not set(_COLUMNS) <= set(header) or not set(header) <= set(_PARSERS):
-                header, dropped = None, True
+                self._move_aside(header)
+                return []
         for line in complete[1:] if header else []:
             try:
                 rows.append(self._parse(header, line))
@@ -199,25 +278,36 @@ class RowCheckpoint:
             self._rewrite(rows)
         return rows
 
+    def _move_aside(self, header):
+        # Written by another version of the library (or not a checkpoint):
+        # its rows may be worth hours, so keep them where a user can look.
+        aside = self.path.with_name(f"{self.path.name}.unknown-{time.time_ns()}")
+        os.replace(self.path, aside)
+        warnings.warn(
+            f"The study checkpoint {self.path} has a header this version does "
+            f"not know ({', '.join(header)}). It was moved to {aside} and the "
+            "study starts anew; rerun with the library version that wrote it "
+            "to use its rows.",
+            UserWarning,
+            stacklevel=3,
+        )
+
     def _rewrite(self, rows):
-        # Replace the file in one step so that a crash here loses nothing.
+        # Replace the file in one step so that a crash here loses nothing;
+        # atomic_write fsyncs the file and its folder before and after the
+        # rename, so the clean file is what survives a power loss too.
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-                if rows:
-                    header = list(rows[0])
-                    handle.write(_format_line(header))
-                    for row in rows:
-                        handle.write(_format_line([row[name] for name in header]))
-            if rows:
-                os.replace(tmp, self.path)
-            else:
-                Path(tmp).unlink()
-                self.path.unlink(missing_ok=True)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        if not rows:
+            self.path.unlink(missing_ok=True)
+            return
+
+        def write(handle):
+            header = list(rows[0])
+            handle.write(_format_line(header))
+            for row in rows:
+                handle.write(_format_line([row[name] for name in header]))
+
+        atomic_write(self.path, write, binary=False, newline="")
 
     def append(self, row):
         """Append one finished row durably (flushed and fsynced).
@@ -243,3 +333,5 @@ class RowCheckpoint:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
+        if new_file:
+            fsync_directory(self.path.parent)  # the new file's name, too

@@ -111,6 +111,7 @@ def assemble_table(rows, configs, *, intrinsic_dimension=None):
         "n_features",
         "intrinsic_dimension",
         "head_params",
+        "resumed",  # True: the row comes from a checkpoint, fit_time too
     ]
     table = table[[c for c in columns if c in table.columns]]
     for column in ("n_components", "seed", "n_epochs", "n_features"):
@@ -152,7 +153,9 @@ class StudyResult:
     n_train, n_test : int, default=None
         Number of training and test samples.
     wall_time : float, default=None
-        Seconds the study took.
+        Seconds the study took in this call. Rows resumed from a checkpoint
+        (``resumed`` column True) were computed by an earlier call: their
+        ``fit_time`` is from then, and is not part of ``wall_time``.
     checkpoint_path : pathlib.Path, default=None
         The CSV file that holds the study's partial results, when
         checkpointing was on.

@@ -9,8 +9,11 @@ each seed) on the training features only and scores the test set once.
 """
 
 import numbers
+import os
+import signal
+import threading
 import time
-from contextlib import nullcontext
+from contextlib import closing, contextmanager, nullcontext
 
 import numpy as np
 from joblib import Parallel, cpu_count, delayed, parallel_config
@@ -22,6 +25,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_consistent_length
 from tqdm.auto import tqdm
 
+from .._device import resolve_device
 from .._seeds import check_seeds
 from ..diagnostics import estimate_intrinsic_dimension
 from ..head import SubspaceHeadClassifier
@@ -206,8 +210,44 @@ def _default_n_jobs(n_configs, F_train):
     return max(1, min(cpu_count(), n_configs))
 
 
+class _Terminated(SystemExit):
+    """SIGTERM, turned into an exception so that joblib can stop its workers."""
+
+
+@contextmanager
+def _workers_stop_on_sigterm():
+    """Make SIGTERM unwind through joblib, then terminate the process as asked.
+
+    By default SIGTERM ends the process at once, and the loky workers it
+    started keep running, orphaned. Raising instead lets joblib's clean-up
+    terminate them; afterwards the previous handler is restored and the
+    signal raised again, so the process still ends as ``kill`` expects.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers can only be set from the main thread
+        return
+    previous = signal.getsignal(signal.SIGTERM)
+
+    def handler(signum, frame):
+        raise _Terminated(128 + signum)
+
+    signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    except _Terminated:
+        signal.signal(signal.SIGTERM, previous)
+        os.kill(os.getpid(), signal.SIGTERM)  # ends here with the default
+        raise  # a handler that returns (SIG_IGN or the user's) lands here
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def _run_all(configs, data, n_jobs, client):
-    """Yield one result row per configuration, as each finishes."""
+    """Yield one result row per configuration, as each finishes.
+
+    Close the generator (``contextlib.closing``) when stopping early: its
+    parallel workers are terminated then, and on SIGTERM too.
+    """
     if client is None and n_jobs in (None, 1):
         for config in configs:
             yield _run_config(config, *data)
@@ -219,10 +259,21 @@ def _run_all(configs, data, n_jobs, client):
         n_jobs = -1 if n_jobs is None else n_jobs
     else:
         backend = nullcontext()
-    with backend:
+    with _workers_stop_on_sigterm(), backend:
         yield from Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
             delayed(_run_config)(config, *data) for config in configs
         )
+
+
+def _head_device(head):
+    """The device a head trains on, for the checkpoint fingerprint."""
+    device = head.get_params().get("device")
+    if device is None:
+        return None
+    try:
+        return str(resolve_device(device))
+    except (TypeError, ValueError):
+        return str(device)  # the head's own fit names the problem
 
 
 def compression_study(
@@ -365,8 +416,10 @@ def compression_study(
         of the ``"full"`` head over all seeds; NaN without the ``"full"``
         baseline), ``fit_time`` (seconds to fit reducer and head),
         ``n_epochs`` (epochs the head trained, after early stopping; -1 when
-        the head does not say), ``n_features`` and, when computed,
-        ``intrinsic_dimension``.
+        the head does not say), ``n_features``, ``resumed`` (True for a row
+        read back from ``checkpoint_dir``: its ``fit_time`` was measured by
+        the earlier run, and ``result.wall_time`` counts this run only) and,
+        when computed, ``intrinsic_dimension``.
 
     Raises
     ------
@@ -472,10 +525,22 @@ def compression_study(
     done = {}
     if checkpoint_dir is not None:
         fingerprint = study_fingerprint(
-            name, F_train, y_train, F_test, y_test, head, param_grid, cv, learned_head
+            name,
+            F_train,
+            y_train,
+            F_test,
+            y_test,
+            head,
+            param_grid,
+            cv,
+            learned_head,
+            device=_head_device(head),
+            n_threads=n_threads,
         )
         checkpoint = RowCheckpoint(checkpoint_dir, fingerprint)
-        done = {RowCheckpoint.key(row): row for row in checkpoint.load()}
+        done = {
+            RowCheckpoint.key(row): dict(row, resumed=True) for row in checkpoint.load()
+        }
     todo = [c for c in configs if c not in done]
 
     rows = [done[c] for c in configs if c in done]
@@ -496,14 +561,15 @@ def compression_study(
         unit="fit",
         disable=not progress,
     ) as bar:
-        for row in _run_all(todo, data, n_jobs, client):
-            if checkpoint is not None:
-                checkpoint.append(row)
-            rows.append(row)
-            bar.set_postfix_str(
-                f"{row['method']} k={row['n_components']}", refresh=False
-            )
-            bar.update()
+        with closing(_run_all(todo, data, n_jobs, client)) as results:
+            for row in results:
+                if checkpoint is not None:
+                    checkpoint.append(row)
+                rows.append(dict(row, resumed=False))
+                bar.set_postfix_str(
+                    f"{row['method']} k={row['n_components']}", refresh=False
+                )
+                bar.update()
 
     id_estimate = None
     if intrinsic_dimension:

@@ -2,7 +2,7 @@
 
 Run as a script by the SIGKILL test::
 
-    python study_kill_worker.py DATA.npz CHECKPOINT_DIR SLEEP_SECONDS
+    python study_kill_worker.py DATA.npz CHECKPOINT_DIR SLEEP_SECONDS [N_JOBS]
 
 Every configuration sleeps ``SLEEP_SECONDS`` after it is fitted, so the
 test can kill the process between (or in the middle of) configurations.
@@ -39,7 +39,7 @@ def load(path):
     return data["X_train"], data["y_train"], data["X_test"], data["y_test"]
 
 
-def _main(data_path, checkpoint_dir, sleep_seconds):
+def _main(data_path, checkpoint_dir, sleep_seconds, n_jobs=1):
     run_config = _study._run_config
 
     def slow_run_config(*args, **kwargs):
@@ -49,9 +49,14 @@ def _main(data_path, checkpoint_dir, sleep_seconds):
 
     _study._run_config = slow_run_config
     compression_study(
-        *load(data_path), head=head(), checkpoint_dir=checkpoint_dir, **STUDY
+        *load(data_path),
+        head=head(),
+        checkpoint_dir=checkpoint_dir,
+        n_jobs=n_jobs,
+        **STUDY,
     )
 
 
 if __name__ == "__main__":
-    _main(sys.argv[1], sys.argv[2], float(sys.argv[3]))
+    n_jobs = int(sys.argv[4]) if len(sys.argv) > 4 else 1
+    _main(sys.argv[1], sys.argv[2], float(sys.argv[3]), n_jobs)

@@ -7,6 +7,8 @@ estimator, so the whole study is a normal ``Pipeline`` / ``GridSearchCV``
 workflow.
 """
 
+# First: the offline switch must reach Hugging Face before it is imported.
+from . import _offline  # noqa: F401
 from .diagnostics import (
     DistortionReport,
     NComponentsRecommendation,
@@ -20,7 +22,13 @@ from .distill import (
     SubspaceDistiller,
     distillation_comparison,
 )
-from .head import SubspaceClassifierModule, SubspaceHeadClassifier, export_torch
+from .head import (
+    SubspaceClassifierModule,
+    SubspaceHeadClassifier,
+    export_torch,
+    load_exported,
+    save_exported,
+)
 from .projection import (
     PROJECTION_FAMILIES,
     JLSubspaceTransformer,
@@ -67,7 +75,9 @@ __all__ = [
     "forward_pass_count",
     "johnson_lindenstrauss_min_dim",
     "load_embedded_task",
+    "load_exported",
     "make_projection",
     "recommend_n_components",
     "reset_forward_pass_count",
+    "save_exported",
 ]

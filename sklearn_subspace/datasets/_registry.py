@@ -344,6 +344,19 @@ def _load_mnli(data_dir):
             "installed. Install it with `pip install datasets` (or the Hugging "
             "Face extra: `pip install 'sklearn-subspace[hf]'`)."
         ) from exc
+    from .._offline import offline
+
+    # datasets reads its offline switch once, at import: if it was imported
+    # before the switch was on, it would still go to the network.
+    if offline() and not getattr(hf_datasets.config, "HF_HUB_OFFLINE", False):
+        raise DatasetUnavailableError(
+            "MNLI ('nyu-mll/glue', config 'mnli') was not loaded: offline mode "
+            "is on, but Hugging Face datasets was imported before it was, and "
+            "would use the network. Set HF_HUB_OFFLINE=1 (or "
+            "SKLEARN_SUBSPACE_OFFLINE=1) before starting Python, with a cached "
+            "copy in the datasets cache ($HF_DATASETS_CACHE, or --data-dir / "
+            "data_dir=)."
+        )
     try:
         data = hf_datasets.load_dataset(
             "nyu-mll/glue", "mnli", cache_dir=str(data_dir) if data_dir else None

@@ -9,15 +9,9 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from .._offline import offline  # noqa: F401  (the zoos import it from here)
 from ._inputs import ImageBatchBuilder, TensorBatchBuilder, TextBatchBuilder
 from ._pooling import Site
-
-_OFFLINE_VARIABLES = (
-    "SKLEARN_SUBSPACE_OFFLINE",
-    "HF_HUB_OFFLINE",
-    "TRANSFORMERS_OFFLINE",
-)
-
 
 class WeightsUnavailableError(OSError):
     """Pretrained weights (or a model's files) are not available locally.
@@ -38,14 +32,6 @@ class WeightsUnavailableError(OSError):
     >>> issubclass(WeightsUnavailableError, OSError)
     True
     """
-
-
-def offline():
-    """Whether the user asked for no network access (checked at call time)."""
-    return any(
-        os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
-        for name in _OFFLINE_VARIABLES
-    )
 
 
 def seeded(seed, build):

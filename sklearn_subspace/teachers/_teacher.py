@@ -13,6 +13,7 @@ from .._offline import offline  # noqa: F401  (the zoos import it from here)
 from ._inputs import ImageBatchBuilder, TensorBatchBuilder, TextBatchBuilder
 from ._pooling import Site
 
+
 class WeightsUnavailableError(OSError):
     """Pretrained weights (or a model's files) are not available locally.
 

@@ -5,6 +5,12 @@
 the exception (or warning) class and its message. The table cannot drift
 from the code; a case that no longer raises is a warning, so a build with
 ``-W`` fails and names the case to update.
+
+``.. subspace-bad-input-table::`` does the same for the malformed inputs of
+the reliability tests (``tests/reliability/bad_input_cases.py``): every
+public entry point against NaN, infinity, empty and wrongly shaped arrays
+and bad parameters, grouped by entry point in blocks the reader opens, each
+message whole.
 """
 
 import contextlib
@@ -17,7 +23,6 @@ from pathlib import Path
 
 import numpy as np
 from docutils import nodes
-from docutils.statemachine import StringList
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
@@ -456,7 +461,7 @@ class _NotApplicable(Exception):
 
 
 # -- running the cases -------------------------------------------------------
-def _clean(message):
+def _clean(message, limit=_MAX_MESSAGE):
     """Hide the paths of the machine that built the docs, and data dumps."""
     lines = message.splitlines() or [""]
     message = " ".join(
@@ -465,8 +470,8 @@ def _clean(message):
     message = re.sub(r"(/tmp|/var/folders)/[^\s'\"),]*", "<tmp>", message)
     message = message.replace(os.path.expanduser("~"), "~")
     message = message.replace(str(Path(__file__).resolve().parents[2]), "<repo>")
-    if len(message) > _MAX_MESSAGE:
-        message = message[:_MAX_MESSAGE].rsplit(" ", 1)[0].rstrip(",;:") + " …"
+    if limit is not None and len(message) > limit:
+        message = message[:limit].rsplit(" ", 1)[0].rstrip(",;:") + " …"
     return message
 
 
@@ -481,13 +486,16 @@ def _kind(exc):
     return f"{cls.__name__} ({builtin})"
 
 
-def run_case(trigger):
+def run_case(trigger, limit=_MAX_MESSAGE):
     """Run one trigger; return ``(kind, message)`` or None if nothing happened.
 
     Parameters
     ----------
     trigger : callable
         Function expected to raise an exception or emit a warning.
+    limit : int or None, default=420
+        Longer messages are cut at a word and end with "…"; None keeps them
+        whole.
 
     Returns
     -------
@@ -505,24 +513,25 @@ def run_case(trigger):
         except ModuleNotFoundError as exc:
             if (exc.name or "").startswith("sklearn_subspace"):
                 raise _NotApplicable(str(exc)) from exc  # subpackage not built
-            return _kind(exc), _clean(str(exc))
+            return _kind(exc), _clean(str(exc), limit)
         except Exception as exc:
-            return _kind(exc), _clean(str(exc))
+            return _kind(exc), _clean(str(exc), limit)
     relevant = [w for w in caught if not issubclass(w.category, DeprecationWarning)]
     if relevant:
         warning = relevant[0]
-        return f"{warning.category.__name__} (warning)", _clean(str(warning.message))
+        message = _clean(str(warning.message), limit)
+        return f"{warning.category.__name__} (warning)", message
     return None
 
 
-def _table(rows):
+def _table(rows, widths=(26, 22, 52)):
     # Fixed relative column widths spanning the page: without them the
     # browser sizes columns by content and the messages run off the page.
     table = nodes.table(classes=["subspace-error-table", "colwidths-given"])
     table["width"] = "100%"
     group = nodes.tgroup(cols=3)
     table += group
-    for width in (26, 22, 52):
+    for width in widths:
         group += nodes.colspec(colwidth=width)
     head = nodes.thead()
     group += head
@@ -585,29 +594,169 @@ class ErrorTable(SphinxDirective):
         return [_table(rows)]
 
 
-class OptionalTable(SphinxDirective):
-    """``.. subspace-optional-table:: file.rst``: include a generated table.
+# -- every entry point against malformed input --------------------------------
+# The reliability tests keep, in tests/reliability/bad_input_cases.py, one
+# list of bad inputs per public entry point. The page shows what each really
+# raises, grouped by entry point, with the whole message: the fix is often in
+# its last sentence.
+_RELIABILITY = Path(__file__).resolve().parents[2] / "tests" / "reliability"
 
-    The file (relative to the documentation folder) is parsed in place, in a
-    container whose long words wrap. When it does not exist the directive
-    renders nothing and logs a note, so that the page builds without it.
+
+class details(nodes.General, nodes.Element):
+    """A block that the reader opens: HTML's ``<details>``."""
+
+
+class summary(nodes.General, nodes.TextElement):
+    """The always visible line of a :class:`details` block."""
+
+
+def _visit_details(self, node):
+    self.body.append(self.starttag(node, "details", CLASS="subspace-details"))
+
+
+def _depart_details(self, node):
+    self.body.append("</details>\n")
+
+
+def _visit_summary(self, node):
+    self.body.append(self.starttag(node, "summary", ""))
+
+
+def _depart_summary(self, node):
+    self.body.append("</summary>\n")
+
+
+def _pass(self, node):
+    pass
+
+
+@contextlib.contextmanager
+def _reliability_cases():
+    """Import ``bad_input_cases`` offline, with one fitted estimator of each kind."""
+    import importlib
+    import sys
+
+    previous = os.environ.get("SKLEARN_SUBSPACE_OFFLINE")
+    os.environ["SKLEARN_SUBSPACE_OFFLINE"] = "1"
+    sys.path.insert(0, str(_RELIABILITY))
+    try:
+        cases = importlib.import_module("bad_input_cases")
+        with tempfile.TemporaryDirectory() as tmp:
+            quiet = io.StringIO()
+            with (
+                warnings.catch_warnings(),
+                contextlib.redirect_stdout(quiet),
+                contextlib.redirect_stderr(quiet),
+            ):
+                warnings.simplefilter("ignore")
+                fitted = cases.build_fitted(tmp)
+            yield cases, fitted
+    finally:
+        sys.path.remove(str(_RELIABILITY))
+        if previous is None:
+            os.environ.pop("SKLEARN_SUBSPACE_OFFLINE", None)
+        else:
+            os.environ["SKLEARN_SUBSPACE_OFFLINE"] = previous
+
+
+def bad_input_outcomes():
+    """Trigger every bad input of the reliability tests.
+
+    Returns
+    -------
+    outcomes : dict
+        Maps each entry point (``"JLSubspaceTransformer.fit"``, the command
+        line as ``"sklearn-subspace"``) to a list of ``(input, raised,
+        message)``, messages whole.
+    """
+    from functools import partial
+
+    outcomes = {}
+    with _reliability_cases() as (cases, fx):
+        triggers = []
+        for entry, (call, kinds, width) in cases.ENTRY_POINTS.items():
+            for kind in kinds:
+                X = cases.bad_array(kind, width)
+                shape = getattr(X, "shape", None)
+                what = f"{kind}, shape {tuple(shape)}" if shape is not None else kind
+                triggers.append((entry, what, partial(call, fx, X)))
+        for entry, what, call in cases.parameter_cases():
+            triggers.append((entry, what, partial(call, fx)))
+        for argv in cases.CLI_CASES:
+            triggers.append(("sklearn-subspace", " ".join(argv), partial(_cli, *argv)))
+        for entry, what, trigger in triggers:
+            outcome = run_case(trigger, limit=None) or ("nothing", "accepted")
+            outcomes.setdefault(entry, []).append((what, *outcome))
+    return outcomes
+
+
+def _group(entry):
+    """``"JLSubspaceTransformer.fit"`` and ``"compression_study(X)"`` -> the name."""
+    return re.split(r"[.( ]", entry, maxsplit=1)[0]
+
+
+class BadInputTable(SphinxDirective):
+    """``.. subspace-bad-input-table::``: every entry point against bad input.
+
+    One heading per class or function, one block per entry point that opens
+    on a table of the bad inputs, what each raises and its whole message.
     """
 
-    required_arguments = 1
-
     def run(self):
-        path = Path(self.env.srcdir) / self.arguments[0]
-        if not path.is_file():
-            logger.info("subspace-optional-table: %s not found, skipped", path.name)
-            return []
-        self.env.note_dependency(str(path))
-        container = nodes.container(classes=["subspace-wide-table"])
-        lines = path.read_text(encoding="utf-8").splitlines()
-        self.state.nested_parse(StringList(lines, source=str(path)), 0, container)
-        return [container]
+        self.env.note_reread()  # the messages live in the package, not here
+        try:
+            outcomes = bad_input_outcomes()
+        except Exception as exc:  # the test helpers are not part of the package
+            logger.info("subspace-bad-input-table: not rendered: %s", exc)
+            return [nodes.paragraph(text="Not available in this build.")]
+        import sklearn_subspace
+
+        result = []
+        for group in dict.fromkeys(_group(entry) for entry in outcomes):
+            if hasattr(sklearn_subspace, group):
+                title = f":obj:`~sklearn_subspace.{group}`"
+            else:
+                title = f"``{group}``"
+            rubric = nodes.rubric()
+            parsed, _ = self.state.inline_text(title, self.lineno)
+            rubric += parsed
+            result.append(rubric)
+            for entry, rows in outcomes.items():
+                if _group(entry) != group:
+                    continue
+                block = details()
+                plural = "s" if len(rows) > 1 else ""
+                block += summary(
+                    "",
+                    "",
+                    nodes.literal(text=entry),
+                    nodes.Text(f": {len(rows)} bad input{plural}"),
+                )
+                block += _table(
+                    [(nodes.paragraph(text=what), *outcome) for what, *outcome in rows],
+                    widths=(24, 24, 52),
+                )
+                result.append(block)
+        return result
 
 
 def setup(app):
+    app.add_node(
+        details,
+        html=(_visit_details, _depart_details),
+        latex=(_pass, _pass),
+        text=(_pass, _pass),
+        man=(_pass, _pass),
+        texinfo=(_pass, _pass),
+    )
+    app.add_node(
+        summary,
+        html=(_visit_summary, _depart_summary),
+        latex=(_pass, _pass),
+        text=(_pass, _pass),
+        man=(_pass, _pass),
+        texinfo=(_pass, _pass),
+    )
+    app.add_directive("subspace-bad-input-table", BadInputTable)
     app.add_directive("subspace-error-table", ErrorTable)
-    app.add_directive("subspace-optional-table", OptionalTable)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -26,6 +26,7 @@ import importlib.util
 import io
 import os
 import pkgutil
+import posixpath
 import re
 from pathlib import Path
 
@@ -44,10 +45,15 @@ API_SECTIONS = (
     "sklearn_subspace.head",
     "sklearn_subspace.teachers",
     "sklearn_subspace.diagnostics",
+    "sklearn_subspace.datasets",
     "sklearn_subspace.study",
     "sklearn_subspace.distill",
     "sklearn_subspace.distributed",
 )
+
+#: Subpackages with an ``__all__`` that serve the library itself, not its
+#: users: the coverage check does not ask for an API section for them.
+INTERNAL_SECTIONS = ("sklearn_subspace.training",)
 
 _ENTRIES_FILE = "generated/api_entries.rst"
 _import_errors = {}
@@ -88,6 +94,41 @@ def public_names(module_name):
     return [name for name in names if not name.startswith("_")]
 
 
+def section_names(module_name, sections=API_SECTIONS):
+    """Public names that a section documents itself.
+
+    A name that a subpackage re-exports from another documented subpackage
+    (``sklearn_subspace.study.load_embedded_task``, defined in
+    ``sklearn_subspace.datasets``) is documented there only: two pages for
+    one class are duplicate descriptions, an error under ``-W``.
+
+    Parameters
+    ----------
+    module_name : str
+        Dotted name of the subpackage.
+    sections : sequence of str, default=API_SECTIONS
+        All documented subpackages.
+
+    Returns
+    -------
+    names : list of str or None
+        As :func:`public_names`, less the names defined in another section.
+    """
+    names = public_names(module_name)
+    if names is None:
+        return None
+    module = importlib.import_module(module_name)
+    others = [s for s in sections if s != module_name and public_names(s)]
+    kept = []
+    for name in names:
+        home = getattr(getattr(module, name), "__module__", None) or ""
+        if home.startswith(f"{module_name}.") or home == module_name:
+            kept.append(name)
+        elif not any(home == s or home.startswith(f"{s}.") for s in others):
+            kept.append(name)
+    return kept
+
+
 def write_api_entries(docs_dir, sections):
     """Write the file from which autosummary generates the API pages.
 
@@ -115,7 +156,7 @@ def write_api_entries(docs_dir, sections):
     ]
     documented = set()
     for section in sections:
-        for name in public_names(section) or ():
+        for name in section_names(section, sections) or ():
             lines.append(f"   {section}.{name}")
             documented.add(f"{section}.{name}")
     path = Path(docs_dir) / _ENTRIES_FILE
@@ -186,7 +227,7 @@ class SubspaceAPI(SphinxDirective):
         # on every build so that new names appear.
         self.env.note_reread()
         module_name = self.arguments[0]
-        names = public_names(module_name)
+        names = section_names(module_name, self.config.subspace_api_sections)
         if names is None:
             reason = _import_errors.get(module_name, "it could not be imported")
             logger.info(
@@ -200,6 +241,9 @@ class SubspaceAPI(SphinxDirective):
                 "documentation."
             )
             return [note]
+        # The pages of the names live in generated/, next to this page or
+        # above it.
+        toctree = posixpath.relpath("generated", posixpath.dirname(self.env.docname))
         lines = [
             f".. automodule:: {module_name}",
             "   :no-members:",
@@ -207,7 +251,7 @@ class SubspaceAPI(SphinxDirective):
             f".. currentmodule:: {module_name}",
             "",
             ".. autosummary::",
-            "   :toctree: generated",
+            f"   :toctree: {toctree}",
             "   :nosignatures:",
             "",
             *(f"   {name}" for name in names),
@@ -217,10 +261,43 @@ class SubspaceAPI(SphinxDirective):
         return container.children
 
 
+class SubspaceAPIIndex(SphinxDirective):
+    """``.. subspace-api-index::``: one line per subpackage page of the API.
+
+    Each argument-less line of the content names a page (``api/projection``)
+    and its subpackage; the line shows a link to the page and the first line
+    of the subpackage's docstring, so that the description cannot drift.
+    """
+
+    has_content = True
+
+    def run(self):
+        self.env.note_reread()
+        items = nodes.definition_list(classes=["subspace-api-index"])
+        for line in self.content:
+            if not line.strip():
+                continue
+            page, module_name = line.split()
+            if public_names(module_name) is None:
+                continue
+            module = importlib.import_module(module_name)
+            first = (module.__doc__ or "").strip().splitlines() or [""]
+            term = nodes.term()
+            parsed, _ = self.state.inline_text(
+                f":doc:`{module_name} <{page}>`", self.lineno
+            )
+            term += parsed
+            definition = nodes.definition()
+            described, _ = self.state.inline_text(first[0], self.lineno)
+            definition += nodes.paragraph("", "", *described)
+            items += nodes.definition_list_item("", term, definition)
+        return [items]
+
+
 def _documented_names(sections):
     names = {}
     for section in sections:
-        for name in public_names(section) or ():
+        for name in section_names(section, sections) or ():
             names.setdefault(name, f"{section}.{name}")
     return names
 
@@ -228,7 +305,7 @@ def _documented_names(sections):
 def _check_coverage(app):
     """Warn about public API that the reference would silently miss."""
     package = importlib.import_module(PACKAGE)
-    sections = set(app.config.subspace_api_sections)
+    sections = set(app.config.subspace_api_sections) | set(INTERNAL_SECTIONS)
     for info in pkgutil.iter_modules(package.__path__, prefix=f"{PACKAGE}."):
         if info.name.rsplit(".", 1)[-1].startswith("_") or info.name in sections:
             continue
@@ -348,6 +425,7 @@ def _quote_fitted_names_in_shapes(app, what, name, obj, options, lines):
 def setup(app):
     app.add_config_value("subspace_api_sections", API_SECTIONS, "env")
     app.add_directive("subspace-api", SubspaceAPI)
+    app.add_directive("subspace-api-index", SubspaceAPIIndex)
     app.connect("builder-inited", _check_coverage)
     app.connect("env-updated", _register_aliases)
     # Before numpydoc (priority 500) parses the sections.

@@ -52,7 +52,9 @@ F_train, F_test, y_train, y_test = train_test_split(
     features, y, test_size=0.25, stratify=y, random_state=0
 )
 n_features = F_train.shape[1]
-print(f"features: {F_train.shape[0]} x {n_features}, {len(np.unique(y))} classes")
+print(
+    f"features: {F_train.shape[0]} x {n_features}, {len(np.unique(y))} classes"
+)
 
 # %%
 # Train big: a head on all 2048 features, and one on 128 components
@@ -149,7 +151,9 @@ sizes = {
     "exported head\n(k = 128)": report["stored_parameters"],
     "projection\n(regenerated)": report["regenerated_elements"],
 }
-bars = ax_size.bar(sizes.keys(), sizes.values(), color=["C0", "C1", "lightgrey"])
+bars = ax_size.bar(
+    sizes.keys(), sizes.values(), color=["C0", "C1", "lightgrey"]
+)
 ax_size.bar_label(bars, labels=[f"{v:,}" for v in sizes.values()])
 ax_size.set_yscale("log")
 ax_size.set_ylim(top=4 * max(sizes.values()))  # room for the labels

@@ -72,7 +72,9 @@ with torch.no_grad():
         teacher(torch.from_numpy(X_test)).argmax(1).numpy() == y_test
     ).mean()
 n_teacher = sum(p.numel() for p in teacher.parameters())
-print(f"teacher: {n_teacher:,} parameters, test accuracy {teacher_accuracy:.3f}")
+print(
+    f"teacher: {n_teacher:,} parameters, test accuracy {teacher_accuracy:.3f}"
+)
 
 extractor = TorchFeatureExtractor(teacher, layer="2", device="cpu")
 F_train = extractor.fit_transform(X_train)
@@ -101,22 +103,24 @@ distiller = SubspaceDistiller(
     random_state=0,
 ).fit(X_train, y_train)
 
-on_teacher = distiller.head_.score(distiller.projection_.transform(F_test), y_test)
-n_student = sum(p.numel() for p in distiller.student_.parameters())
-print(f"student outputs: {distiller.transform(X_test).shape}, {n_student:,} parameters")
-print(f"head on the teacher's projected features: {on_teacher:.3f}")
-print(
-    f"same head on the student's outputs:       {distiller.score(X_test, y_test):.3f}"
+on_teacher = distiller.head_.score(
+    distiller.projection_.transform(F_test), y_test
 )
+n_student = sum(p.numel() for p in distiller.student_.parameters())
+on_student = distiller.score(X_test, y_test)
+student_shape = distiller.transform(X_test).shape
+print(f"student outputs: {student_shape}, {n_student:,} parameters")
+print(f"head on the teacher's projected features: {on_teacher:.3f}")
+print(f"same head on the student's outputs:       {on_student:.3f}")
 
 # %%
 # The comparison
 # --------------
 # Every student below has the same body (64 hidden units), the same
-# optimizer, learning rate (3e-3), 20 epochs and batch size, the same validation
-# split and batch order for a given seed, and keeps its best validation
-# epoch. FitNets and subspace students run at ``k = 16`` and ``k = 64``;
-# KD distils the teacher network's own logits. Three seeds.
+# optimizer, learning rate (3e-3), 20 epochs and batch size, the same
+# validation split and batch order for a given seed, and keeps its best
+# validation epoch. FitNets and subspace students run at ``k = 16`` and
+# ``k = 64``; KD distils the teacher network's own logits. Three seeds.
 
 result = distillation_comparison(
     X_train,
@@ -134,7 +138,7 @@ result = distillation_comparison(
     lr=3e-3,
     device="cpu",
 )
-print(result.to_markdown())
+result  # the same table as text: result.to_markdown()
 
 # %%
 # The "head on teacher features" column is the accuracy each method's head

@@ -74,7 +74,11 @@ pipe = Pipeline(
         (
             "head",
             SubspaceHeadClassifier(
-                lr=1e-2, batch_size=64, max_epochs=20, device="cpu", random_state=0
+                lr=1e-2,
+                batch_size=64,
+                max_epochs=20,
+                device="cpu",
+                random_state=0,
             ),
         ),
     ]
@@ -104,7 +108,9 @@ def smallest_good_width(cv_results):
     # The full-width candidate has no k: count it as n_features wide.
     width = results["param_jl__n_components"].astype(float).fillna(n_features)
     good = results[scores >= scores.max() - TOLERANCE].assign(width=width)
-    best = good.sort_values(["width", "mean_test_score"], ascending=[True, False])
+    best = good.sort_values(
+        ["width", "mean_test_score"], ascending=[True, False]
+    )
     return int(best.index[0])
 
 
@@ -138,10 +144,17 @@ for family, rows in families:
     )
 best_score = results["mean_test_score"].max()
 ax.axhline(
-    full["mean_test_score"], color="k", linestyle="--", label="full width (1024)"
+    full["mean_test_score"],
+    color="k",
+    linestyle="--",
+    label="full width (1024)",
 )
 ax.axhspan(
-    best_score - TOLERANCE, best_score, color="grey", alpha=0.3, label="tolerance"
+    best_score - TOLERANCE,
+    best_score,
+    color="grey",
+    alpha=0.3,
+    label="tolerance",
 )
 ax.set_xscale("log", base=2)
 ax.set_xticks(
@@ -179,7 +192,9 @@ print(f"full width: {full['mean_test_score']:.3f}")
 
 chosen = search.best_estimator_
 full_width = pipe.set_params(jl="passthrough").fit(F_train, y_train)
-print(f"refitted: {chosen.named_steps['jl']}")
+print("refitted:", chosen.named_steps["jl"], sep="\n")
 print(f"test accuracy, chosen model:    {chosen.score(F_test, y_test):.3f}")
-print(f"test accuracy, full-width head: {full_width.score(F_test, y_test):.3f}")
+print(
+    f"test accuracy, full-width head: {full_width.score(F_test, y_test):.3f}"
+)
 plt.show()

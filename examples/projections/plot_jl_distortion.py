@@ -41,7 +41,9 @@ from sklearn_subspace.study import load_embedded_task
 
 rng = np.random.default_rng(0)
 spectrum = np.exp(-np.arange(256) / 40.0)
-X = (rng.standard_normal((150, 256)) * spectrum) @ rng.standard_normal((256, 2048))
+X = (rng.standard_normal((150, 256)) * spectrum) @ rng.standard_normal(
+    (256, 2048)
+)
 X = X.astype(np.float32)
 n_samples, n_features = X.shape
 n_all_pairs = n_samples * (n_samples - 1) // 2
@@ -97,7 +99,12 @@ measured = pd.concat(reports, ignore_index=True)
 
 fig, ax = plt.subplots(figsize=(7, 4.5))
 for projection, rows in measured.groupby("projection", sort=False):
-    ax.plot(rows["n_components"], rows["max_distortion"], marker="o", label=projection)
+    ax.plot(
+        rows["n_components"],
+        rows["max_distortion"],
+        marker="o",
+        label=projection,
+    )
 for (name, eps_bound), style in zip(bounds.items(), ["k-", "k--"]):
     ax.plot(n_components_grid, eps_bound, style, linewidth=2, label=name)
 ax.set_xscale("log", base=2)
@@ -153,18 +160,24 @@ print(report.to_frame().T)
 recommendation = recommend_n_components(
     X, eps=0.3, failure_probability=failure_probability, random_state=0
 )
-with pd.option_context("display.max_colwidth", 200):
-    print(recommendation.to_frame())
-print(recommendation.grid_results)
+pd.set_option("display.max_colwidth", 200)  # show each promise in full
+recommendation.to_frame()
+
+# %%
+# The measured ``k`` comes from this grid: the worst distortion over the
+# sampled pairs, the fraction of pairs outside the band, and whether that
+# ``k`` kept every pair inside.
+recommendation.grid_results
 
 # %%
 # The feature set
 # ---------------
 # The features measured below are a real teacher's: the 2048-d penultimate
-# layer of the small CNN that :func:`~sklearn_subspace.study.load_embedded_task`
-# trains on scikit-learn's digits (cached on disk after the first run), on
-# all 1797 images. Any ``(n_samples, n_features)`` array of network features
-# can be dropped in here unchanged.
+# layer of the small CNN that
+# :func:`~sklearn_subspace.load_embedded_task` trains on scikit-learn's
+# digits (cached on disk after the first run), on all 1797 images. Any
+# ``(n_samples, n_features)`` array of network features can be dropped in
+# here unchanged.
 
 task = load_embedded_task(random_state=0)
 images = np.concatenate([task.X_train, task.X_test])
@@ -195,7 +208,10 @@ estimates = pd.DataFrame(
 print(estimates.round(2))
 
 fig, ax = plt.subplots(figsize=(6, 4))
-for method, label in [("twonn", "TwoNN"), ("mle", "Levina-Bickel MLE (20 NN)")]:
+for method, label in [
+    ("twonn", "TwoNN"),
+    ("mle", "Levina-Bickel MLE (20 NN)"),
+]:
     ax.plot(estimates.index, estimates[method], marker="o", label=label)
 ax.set_xlabel("points used")
 ax.set_ylabel("intrinsic dimension")

@@ -42,13 +42,20 @@ import pandas as pd
 from sklearn.random_projection import GaussianRandomProjection
 from threadpoolctl import threadpool_info
 
-from sklearn_subspace.projection import PROJECTION_FAMILIES, JLSubspaceTransformer
+from sklearn_subspace.projection import (
+    PROJECTION_FAMILIES,
+    JLSubspaceTransformer,
+)
 
 rng = np.random.default_rng(0)
 n_samples, n_features = 1000, 2048
 X = rng.standard_normal((n_samples, n_features), dtype=np.float32)
 blas_threads = sorted(
-    {info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"}
+    {
+        info["num_threads"]
+        for info in threadpool_info()
+        if info["user_api"] == "blas"
+    }
 )
 print(f"X: {n_samples} x {n_features} float32, BLAS threads: {blas_threads}")
 
@@ -66,8 +73,9 @@ def median_transform_seconds(transformer, X, repeats=5):
 # %%
 # Time every family for every k
 # -----------------------------
-# scikit-learn's own :class:`~sklearn.random_projection.GaussianRandomProjection`
-# is timed too: it applies the same dense product as ``"gaussian"``.
+# scikit-learn's own
+# :class:`~sklearn.random_projection.GaussianRandomProjection` is timed too:
+# it applies the same dense product as ``"gaussian"``.
 
 n_components_grid = [32, 64, 128, 256, 512, 1024]
 rows = []
@@ -81,7 +89,7 @@ for k in n_components_grid:
     rows.append({"family": "sklearn gaussian", "k": k, "seconds": seconds})
 timings = pd.DataFrame(rows)
 by_k = timings.pivot(index="k", columns="family", values="seconds")
-print((by_k * 1e3).round(1).to_string())
+(by_k * 1e3).round(1)  # milliseconds
 
 # %%
 # Time against k, and relative to the Gaussian map

@@ -60,7 +60,9 @@ print(f"{len(client.nthreads())} workers")
 
 X, y = load_digits(return_X_y=True)
 X = (X / 16).astype(np.float32)
-X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.3, random_state=0)
+X_train, X_test, y_train, y_test = train_test_split(
+    X, y, test_size=0.3, random_state=0
+)
 
 torch.manual_seed(0)
 teacher = torch.nn.Sequential(torch.nn.Linear(64, 512), torch.nn.ReLU())
@@ -93,7 +95,7 @@ print("same features:", np.array_equal(F_local, F_train))
 F_test = extract_distributed(extractor, X_test, client=client, compute=False)
 jl = JLSubspaceTransformer(n_components=64, random_state=0).fit(F_test)
 Z_test = jl.transform(F_test)
-print(Z_test)
+print("lazy:", Z_test.shape, Z_test.dtype, "in blocks of", Z_test.chunksize)
 
 Z_numpy = jl.transform(F_test.compute())
 print("dask == numpy:", np.array_equal(Z_test.compute(), Z_numpy))
@@ -110,7 +112,11 @@ pipe = Pipeline(
         (
             "head",
             SubspaceHeadClassifier(
-                max_epochs=10, batch_size=64, lr=1e-2, device="cpu", random_state=0
+                max_epochs=10,
+                batch_size=64,
+                lr=1e-2,
+                device="cpu",
+                random_state=0,
             ),
         ),
     ]
@@ -118,7 +124,10 @@ pipe = Pipeline(
 model = ParallelPostFit(pipe).fit(F_train, y_train)
 labels = model.predict(F_test).compute()
 print(f"test accuracy: {np.mean(labels == y_test):.3f}")
-print("same labels as numpy:", np.array_equal(labels, pipe.predict(F_test.compute())))
+print(
+    "same labels as numpy:",
+    np.array_equal(labels, pipe.predict(F_test.compute())),
+)
 
 # %%
 # A sweep on the cluster
@@ -161,7 +170,9 @@ for family in grid["jl__projection"]:
         label=family,
     )
 ax.set_xscale("log", base=2)
-ax.set_xticks(grid["jl__n_components"], [str(k) for k in grid["jl__n_components"]])
+ax.set_xticks(
+    grid["jl__n_components"], [str(k) for k in grid["jl__n_components"]]
+)
 ax.set_xlabel("k (projected dimension, of d = 512)")
 ax.set_ylabel("cross-validated accuracy")
 ax.set_title("GridSearchCV over k on a dask cluster")

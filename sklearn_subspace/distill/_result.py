@@ -217,6 +217,12 @@ class DistillationComparison:
             )
         return "\n".join(lines) + "\n\n" + " ".join(notes) + "\n"
 
+    def _repr_html_(self):
+        """The comparison table as HTML, for notebooks and the example gallery."""
+        from .._markdown_html import markdown_to_html
+
+        return markdown_to_html(self.to_markdown())
+
     def learning_curves(self):
         """Validation accuracy per epoch, averaged over seeds.
 

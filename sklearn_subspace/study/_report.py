@@ -331,6 +331,12 @@ class StudyResult:
             lines.append("")
         return "\n".join(lines).rstrip() + "\n"
 
+    def _repr_html_(self):
+        """The paper-style table as HTML, for notebooks and the example gallery."""
+        from .._markdown_html import markdown_to_html
+
+        return markdown_to_html(self.to_markdown())
+
     def plot(self, ax=None):
         """Plot test accuracy against compression ratio.
 

@@ -19,6 +19,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from torch import nn
 
 from .._device import resolve_device
+from .._frames import check_numeric_columns
 from .._param_checks import check_real
 from ..head import SubspaceHeadClassifier
 from ..projection import PROJECTION_FAMILIES, JLSubspaceTransformer
@@ -442,6 +443,7 @@ class SubspaceDistiller(
         # The teacher reads the inputs as given: e.g. uint8 images get the
         # teacher's own preprocessing, float32 copies would not.
         X_teacher = X
+        check_numeric_columns(X, type(self).__name__)
         X, y = validate_data(
             self, X, y, dtype=np.float32, allow_nd=True, ensure_min_samples=2
         )
@@ -547,6 +549,7 @@ class SubspaceDistiller(
             The student's estimate of the projected teacher features.
         """
         check_is_fitted(self)
+        check_numeric_columns(X, type(self).__name__)
         X = validate_data(self, X, reset=False, dtype=np.float32, allow_nd=True)
         if tuple(X.shape[1:]) != self.input_shape_:
             raise ValueError(

@@ -12,6 +12,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch.callbacks import EarlyStopping
 
 from .._device import resolve_device
+from .._frames import check_numeric_columns
 from .._param_checks import check_real as _check_real
 from ._modules import SubspaceHead
 from ._presets import preset_params
@@ -317,6 +318,7 @@ class SubspaceHeadClassifier(ClassifierMixin, BaseEstimator):
         self : SubspaceHeadClassifier
             The fitted head.
         """
+        check_numeric_columns(X, type(self).__name__)
         X, y = validate_data(self, X, y, dtype=np.float32, order="C")
         check_classification_targets(y)
         hidden = self._validated_params()
@@ -405,6 +407,7 @@ class SubspaceHeadClassifier(ClassifierMixin, BaseEstimator):
     def _logits(self, X):
         """Float32 logits of shape (n_samples, n_classes), as a tensor."""
         check_is_fitted(self)
+        check_numeric_columns(X, type(self).__name__)
         X = validate_data(self, X, reset=False, dtype=np.float32, order="C")
         return self.net_.forward(X)
 

@@ -3,6 +3,7 @@
 import functools
 import math
 import numbers
+import os
 import warnings
 
 import numpy as np
@@ -18,6 +19,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from .._frames import check_numeric_columns
 from ._apply import apply_in_blocks
 from ._bounds import _check_eps, johnson_lindenstrauss_min_dim
 from ._matrices import (
@@ -77,6 +79,50 @@ def _check_dask_array(X, method):
         )
     # Same dtype rule as numpy input: float32 stays, anything else is float64.
     return X if X.dtype in _FLOAT_DTYPES else X.astype(np.float64)
+
+
+# -- memory a map needs ---------------------------------------------------------
+def _format_bytes(n):
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if n < 1024 or unit == "PiB":
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.3g} {unit}"
+        n /= 1024
+
+
+def _map_nbytes(projection, k, d, density, itemsize):
+    """Bytes the stored map of ``k`` rows and ``d`` columns needs (at least)."""
+    indptr = (k + 1) * 8  # the sparse families store k + 1 row offsets
+    if projection == "sparse":
+        return math.ceil(k * d * density) * (itemsize + 8) + indptr
+    if projection == "countsketch":  # one nonzero per input feature
+        return d * (itemsize + 8) + indptr
+    if projection == "srht":  # k row indices and d signs
+        return 8 * k + itemsize * d
+    return k * d * itemsize  # a dense matrix
+
+
+def _physical_memory():
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # not on this platform
+        return 1 << 40
+
+
+def _check_map_size(spec, dtype):
+    """Refuse a map larger than the machine's memory, before allocating it."""
+    k, d = spec["n_components"], spec["n_features"]
+    itemsize = np.dtype(dtype).itemsize
+    need = _map_nbytes(spec["projection"], k, d, spec["density"], itemsize)
+    have = _physical_memory()
+    if need > have:
+        raise ValueError(
+            f"n_components={k} would need a {spec['projection']!r} projection "
+            f"map of about {_format_bytes(need)} ({k} x {d}, "
+            f"{np.dtype(dtype).name}), more than this machine's "
+            f"{_format_bytes(have)} of memory. Lower n_components: a random "
+            f"projection compresses, so k is meant to be below d = {d}; "
+            "johnson_lindenstrauss_min_dim gives the k a distortion eps needs."
+        )
 
 
 @functools.lru_cache(maxsize=4)
@@ -330,6 +376,7 @@ class JLSubspaceTransformer(TransformerMixin, BaseEstimator):
                     " or pass an integer n_components."
                 )
         else:
+            check_numeric_columns(X, type(self).__name__)
             X = validate_data(
                 self,
                 X,
@@ -353,6 +400,7 @@ class JLSubspaceTransformer(TransformerMixin, BaseEstimator):
             "density": self.density_,
         }
         self._fit_dtype = X.dtype
+        _check_map_size(self.projection_spec_, X.dtype)
         self._projection = make_projection(**self.projection_spec_, dtype=X.dtype)
         if self.compute_inverse_components:
             self.inverse_components_ = self._pseudo_inverse()
@@ -405,6 +453,7 @@ class JLSubspaceTransformer(TransformerMixin, BaseEstimator):
         # so a NaN or inf in X always shows in the (k/d times smaller) output:
         # checking that instead of X saves a full pass over the input.
         check_output = self.projection in _MIXING_FAMILIES
+        check_numeric_columns(X, type(self).__name__)
         X = validate_data(
             self,
             X,

@@ -16,6 +16,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from torch import nn
 
 from .._device import resolve_device
+from .._frames import check_numeric_columns
 from ._cache import FORMAT_VERSION, FeatureCache
 from ._identity import digest_json
 from ._inputs import PREPROCESS_OPTIONS, parse_images, parse_texts
@@ -368,6 +369,7 @@ class TorchFeatureExtractor(
             return parse_texts(X)
         from ._inputs import ArraySamples
 
+        check_numeric_columns(X, type(self).__name__)
         X = validate_data(
             self,
             X,

@@ -581,7 +581,85 @@ def parameter_cases():
             "a tensor of width 5 instead of 16",
             lambda fx: fx.module(torch.zeros(2, 5)),
         ),
+        (
+            "JLSubspaceTransformer.fit",
+            "n_components=10**12 (a map larger than memory)",
+            lambda fx: JLSubspaceTransformer(10**12).fit(fx.X),
+        ),
+        *(
+            (entry, f"DataFrame with a pandas {kind} column", call)
+            for kind in ("categorical", "string")
+            for entry, call in _frame_calls(kind)
+        ),
+        (
+            "TorchFeatureExtractor.fit",
+            "cached torchvision checkpoint of another model",
+            _mismatched_hub_checkpoint,
+        ),
     ]
+
+
+def frame_with(kind, X):
+    """``X`` as a DataFrame whose first column is categorical or text."""
+    frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])])
+    values = np.where(np.arange(len(frame)) % 2, "1.5", "2")
+    dtype = "category" if kind == "categorical" else "string"
+    frame["f0"] = pd.Series(values, dtype=dtype)
+    return frame
+
+
+def _frame_calls(kind):
+    from sklearn_subspace import (
+        JLSubspaceTransformer,
+        SubspaceHeadClassifier,
+        TorchFeatureExtractor,
+    )
+
+    return [
+        (
+            "JLSubspaceTransformer.fit",
+            lambda fx: JLSubspaceTransformer(4).fit(frame_with(kind, fx.X)),
+        ),
+        (
+            "SubspaceHeadClassifier.fit",
+            lambda fx: SubspaceHeadClassifier(max_epochs=1, device="cpu").fit(
+                frame_with(kind, fx.X), fx.y
+            ),
+        ),
+        (
+            "TorchFeatureExtractor.fit",
+            lambda fx: TorchFeatureExtractor(tiny_mlp(), device="cpu").fit(
+                frame_with(kind, fx.X)
+            ),
+        ),
+        (
+            "SubspaceDistiller.fit",
+            lambda fx: make_distiller().fit(frame_with(kind, fx.X), fx.y),
+        ),
+    ]
+
+
+def _mismatched_hub_checkpoint(fx):
+    """A file named like resnet18's official checkpoint, holding other weights."""
+    import os
+
+    from sklearn_subspace import TorchFeatureExtractor, clear_model_cache
+
+    home = Path(tempfile.mkdtemp())
+    folder = home / "hub" / "checkpoints"
+    folder.mkdir(parents=True)
+    torch.save(torch.nn.Linear(2, 2).state_dict(), folder / "resnet18-f37072fd.pth")
+    previous = os.environ.get("TORCH_HOME")
+    os.environ["TORCH_HOME"] = str(home)
+    clear_model_cache()
+    try:
+        TorchFeatureExtractor("resnet18", device="cpu").fit(fx.images)
+    finally:
+        clear_model_cache()
+        if previous is None:
+            del os.environ["TORCH_HOME"]
+        else:
+            os.environ["TORCH_HOME"] = previous
 
 
 #: Command lines that must exit non-zero with a one-line error.

@@ -18,7 +18,12 @@ from torch import nn
 from .._device import resolve_device
 from .._frames import check_numeric_columns
 from ._cache import FORMAT_VERSION, FeatureCache
-from ._identity import digest_json
+from ._identity import (
+    digest_json,
+    library_versions,
+    numerics_description,
+    object_description,
+)
 from ._inputs import PREPROCESS_OPTIONS, parse_images, parse_texts
 from ._pooling import POOLING_OPTIONS
 from ._runner import PRECISION_OPTIONS, resolve_precision, run_teacher
@@ -86,8 +91,11 @@ class TorchFeatureExtractor(
           ``"google/vit-base-patch16-224"``, a ``save_pretrained`` folder);
         - a ``torch.nn.Module``: used as is (a copy, in eval mode). A
           Hugging Face ``PreTrainedModel`` keeps its tokenizer or image
-          processor when one is saved at ``model.name_or_path``; any other
-          module gets numeric arrays unchanged, as float32 tensors;
+          processor when one is saved at ``model.name_or_path`` (a model
+          with a task head gives its base model's features); any other
+          module gets numeric arrays as float32 tensors, uint8 arrays
+          scaled to [0, 1] like images (cast to float first to keep
+          0-255);
         - a callable with no arguments returning an ``nn.Module``.
 
         In grid searches prefer a name or a callable: every clone deep-copies
@@ -106,8 +114,15 @@ class TorchFeatureExtractor(
     layer : str or None, default=None
         Name of the module (as in ``model_.named_modules()``) whose output is
         the feature, read with a forward hook that also stops the forward pass
-        there. None: the method's standard feature (see ``pooling``). An
-        unknown name raises an error listing the valid names.
+        there. A module that runs several times in one forward pass (a
+        reused ``nn.ReLU``) is refused; read one of its calls, or a
+        functional op such as ``F.relu``, by its ``torch.fx`` graph node
+        name (torchvision's ``get_graph_node_names``; prefix ``"node:"``
+        when the name is also a module name). None: the method's standard
+        feature (see ``pooling``); for a plain module, its output, with a
+        warning when that comes from an ``nn.Linear`` (likely a classifier's
+        logits) naming the layer to pass instead. An unknown name raises an
+        error listing the valid names.
     pooling : {"auto", "cls", "mean", "avg", "max"}, default="auto"
         How the layer's output becomes one vector per sample. ``"auto"``:
         with ``layer=None`` the standard feature (input of the classifier head
@@ -115,12 +130,13 @@ class TorchFeatureExtractor(
         Hugging Face text models, CLS token for Hugging Face vision
         transformers); for a layer, an (n, d) output is kept, token
         sequences give their first token and feature maps their spatial
-        average. ``"cls"``: first token. ``"mean"``: average over tokens the
-        attention mask keeps (all positions for images). ``"avg"``: average
-        over all tokens or positions. ``"max"``: maximum over kept tokens or
-        positions. With ``layer=None`` an explicit pooling reads the
-        unpooled last representation (e.g. ResNet's last feature map, ViT's
-        token sequence).
+        average. ``"cls"``: first token. ``"mean"`` and ``"avg"``: average
+        over the tokens the attention mask keeps (all positions for images).
+        ``"max"``: maximum over kept tokens or positions. Padding never
+        counts, so a text gets the same features whatever batch it is in.
+        With ``layer=None`` an explicit pooling reads the unpooled last
+        representation (e.g. ResNet's last feature map, ViT's token
+        sequence).
     batch_size : int, default=64
         Samples per forward pass, and per cache shard.
     device : str or torch.device, default="auto"
@@ -143,17 +159,23 @@ class TorchFeatureExtractor(
         ``"always"``: float arrays too are raw images with values in [0, 1].
         ``"never"``: only the layout is fixed and uint8 is scaled to [0, 1].
         Image arrays are channels-first when ``X.shape[1]`` is 1, 3 or 4,
-        otherwise channels-last. Texts are always tokenized.
+        otherwise channels-last. Texts are always tokenized. A plain
+        ``nn.Module`` has no preprocessing of its own: under every option it
+        gets uint8 arrays scaled to [0, 1] and other arrays as float32.
     random_state : int, RandomState instance or None, default=0
         Seeds the random initialisation when ``weights=None``, so that every
         fit (and every clone) builds the same random teacher. Ignored for
         pretrained weights and modules passed in.
     cache_dir : str, path-like or None, default=None
         Directory of the on-disk feature cache. Features are keyed by the
-        model identity (architecture and weights), layer, pooling, precision
-        and preprocessing, and per sample by a hash of its content; they are
-        written batch by batch with atomic renames, so several processes may
-        share the directory and a killed run resumes where it stopped. None
+        model identity (class code, attributes and weights), layer, pooling,
+        preprocessing, device, precision and numerics settings (TF32, matmul
+        precision) and library versions, and per sample by a hash of its
+        content; they are written batch by batch with atomic renames, so
+        several processes may share the directory and a killed run resumes
+        where it stopped. A model whose identity cannot be established (a
+        forward hook, a module left in training mode, an attribute with no
+        readable state) is run without the cache, with a warning. None
         disables caching.
     progress : bool, default=False
         Show a tqdm progress bar over batches.
@@ -283,6 +305,8 @@ class TorchFeatureExtractor(
         self.precision_ = resolve_precision(self.precision, self.device_)
         teacher = get_teacher(self.model, self.weights, self.random_state, self.device_)
         teacher.site(self.layer, self.pooling)  # unknown layers fail in fit
+        if self.layer is None and teacher.modality == "tensor":
+            _warn_if_logits(teacher)
         self._teacher = teacher
         self.model_id_ = teacher.identity
         self.modality_ = teacher.modality
@@ -369,12 +393,13 @@ class TorchFeatureExtractor(
             return parse_texts(X)
         from ._inputs import ArraySamples
 
+        # uint8 stays uint8 here, and is scaled to [0, 1] batch by batch.
         check_numeric_columns(X, type(self).__name__)
         X = validate_data(
             self,
             X,
             reset=reset,
-            dtype=np.float32,
+            dtype=[np.float32, np.uint8],
             allow_nd=True,
             ensure_all_finite=True,
         )
@@ -401,8 +426,12 @@ class TorchFeatureExtractor(
             "site": [site.module, site.io, site.method],
             "pooling": self.pooling,
             "precision": self.precision_,
+            "numerics": numerics_description(self.device_, self.precision_),
+            "versions": library_versions(),
             "preprocessing": teacher.preprocessing,
         }
+        if teacher.transform is not None:
+            description["transform"] = object_description(teacher.transform)
         if teacher.modality == "image":
             description["preprocess"] = self.preprocess
         if teacher.modality == "text":
@@ -411,6 +440,8 @@ class TorchFeatureExtractor(
 
     def _known_n_features(self):
         teacher = self._get_teacher()
+        if teacher.unidentified:
+            return None
         description = self._cache_description(teacher)
         namespace = digest_json(description)
         with _N_FEATURES_LOCK:
@@ -439,6 +470,18 @@ class TorchFeatureExtractor(
 
     def _features(self, samples):
         teacher = self._get_teacher()
+        if teacher.unidentified:
+            if self.cache_dir is not None:
+                warnings.warn(
+                    f"Features of {teacher.description} are not cached: "
+                    f"{teacher.unidentified}. The cache key could not tell "
+                    "this model from another, so it is run every time. To cache "
+                    "again, remove the hook or attribute named, or make the "
+                    "module deterministic in eval mode.",
+                    UserWarning,
+                    stacklevel=3,
+                )
+            return self._compute(teacher, samples)
         description = self._cache_description(teacher)
         namespace = digest_json(description)
         if self.cache_dir is None:
@@ -531,6 +574,27 @@ class TorchFeatureExtractor(
                 )
                 self.device_ = resolve_device("auto")
             self.precision_ = resolve_precision(self.precision, self.device_)
+
+
+def _warn_if_logits(teacher):
+    found = teacher.output_layer()
+    if found is None:
+        return
+    linear, feeder = found
+    width = teacher.model.get_submodule(linear).out_features
+    instead = (
+        f"To use the features it receives, pass layer={feeder!r}; to "
+        if feeder
+        else "To use hidden features, pass the name of an earlier layer; to "
+    )
+    warnings.warn(
+        f"The output of {teacher.description} comes from its nn.Linear layer "
+        f"{linear!r} (d={width}), as a classifier's logits do, and layer=None "
+        f"returns that output. {instead}keep this output and silence this "
+        f"warning, pass layer={linear!r}.",
+        UserWarning,
+        stacklevel=4,
+    )
 
 
 def _cpu_copy(module, *, only_if_needed=False):

@@ -17,7 +17,9 @@ The preprocessing rule (``preprocess="auto"``):
 ``preprocess="always"`` treats float arrays as raw images with values in
 [0, 1]; ``preprocess="never"`` only fixes the layout and scales uint8 to
 [0, 1]. Image arrays are channels-first when ``X.shape[1]`` is 1, 3 or 4,
-otherwise channels-last when ``X.shape[-1]`` is.
+otherwise channels-last when ``X.shape[-1]`` is. A plain module has no
+preprocessing of its own: it gets uint8 arrays scaled to [0, 1] and other
+numeric arrays as float32, unchanged.
 """
 
 import hashlib
@@ -443,7 +445,11 @@ class TextBatchBuilder:
 
 
 class TensorBatchBuilder:
-    """Hands numeric arrays to a plain module unchanged, as float32."""
+    """Hands numeric arrays to a plain module as float32.
+
+    uint8 arrays are images by the library's convention, and are scaled to
+    [0, 1] as ``preprocess`` promises; other dtypes keep their values.
+    """
 
     def __call__(self, samples, sel):
-        return _array_chunk_to_tensor(samples, sel).float()
+        return _scale(_array_chunk_to_tensor(samples, sel))

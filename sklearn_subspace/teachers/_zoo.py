@@ -12,9 +12,7 @@ reuse one loaded model instead of reading the weights again.
 
 import copy
 import difflib
-import hashlib
 import os
-import pickle
 import threading
 from collections import OrderedDict
 from pathlib import Path
@@ -24,7 +22,7 @@ import torch
 from sklearn.utils import check_random_state
 from torch import nn
 
-from ._identity import module_fingerprint
+from ._identity import UnidentifiedError, callable_fingerprint, module_fingerprint
 from ._pooling import Site
 from ._teacher import Teacher, WeightsUnavailableError, is_local_path
 from ._zoo_hf import hf_modality, hf_preprocessors, hf_teacher, is_hf_module, load_hf
@@ -36,30 +34,49 @@ _TEACHERS = OrderedDict()
 _TEACHERS_LOCK = threading.Lock()
 
 
-def _from_module(module, fingerprint):
+def _module_identity(module):
+    """``(identity, None)``, or ``(placeholder, why it is unknown)``."""
+    try:
+        return f"module:{module_fingerprint(module)}", None
+    except UnidentifiedError as exc:
+        return "module:unidentified", str(exc)
+
+
+def _base_model_name(module):
+    """Name of the base model inside a Hugging Face model with a task head."""
+    base = getattr(module, "base_model", module)
+    if base is module:
+        return None
+    return next((name for name, m in module.named_modules() if m is base), None)
+
+
+def _from_module(module, identity, unidentified):
     if is_hf_module(module):
         description = f"Hugging Face model {type(module).__name__}"
         modality = hf_modality(module.config, description)
         tokenizer, processor = hf_preprocessors(
             module.name_or_path or "", modality, required=False
         )
-        return hf_teacher(
-            module,
-            modality,
-            description,
-            f"module:{fingerprint}",
-            tokenizer,
-            processor,
+        teacher = hf_teacher(
+            module, modality, description, identity, tokenizer, processor
         )
-    return Teacher(
-        model=module,
-        modality="tensor",
-        description=f"module {type(module).__qualname__}",
-        identity=f"module:{fingerprint}",
-        preprocessing={"input": "float32 array, unchanged"},
-        auto_site=Site(),
-        hidden_site=Site(),
-    )
+        base = _base_model_name(module)
+        if base is not None:
+            # A task model (e.g. ...ForSequenceClassification) returns logits:
+            # the features are its base model's, as for AutoModel.
+            teacher.auto_site = teacher.hidden_site = Site(base, "output")
+    else:
+        teacher = Teacher(
+            model=module,
+            modality="tensor",
+            description=f"module {type(module).__qualname__}",
+            identity=identity,
+            preprocessing={"input": "float32 array, uint8 scaled to [0, 1]"},
+            auto_site=Site(),
+            hidden_site=Site(),
+        )
+    teacher.unidentified = unidentified
+    return teacher
 
 
 def _source_of(model):
@@ -82,10 +99,15 @@ def _weights_key(weights):
 
 
 def _callable_key(model):
+    """Key of a model-building callable by its code, not its name (or None).
+
+    A function redefined under the same name builds another model, so it
+    must not get the teacher the old one built.
+    """
     try:
-        return ("callable", hashlib.sha256(pickle.dumps(model)).hexdigest())
-    except Exception:  # unpicklable callables are keyed by the object itself
-        return ("callable-object", id(model))
+        return ("callable", callable_fingerprint(model))
+    except UnidentifiedError:  # not shared: every fit calls it again
+        return None
 
 
 def _load_named(source, model, name, weights, seed):
@@ -115,9 +137,13 @@ def _build(model, weights, random_state):
     if weights is None:
         seed = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
     if isinstance(model, nn.Module):
-        fingerprint = module_fingerprint(model)
-        key = ("module", fingerprint)
-        return key, lambda: _from_module(copy.deepcopy(model), fingerprint), True
+        identity, unidentified = _module_identity(model)
+        key = None if unidentified else ("module", identity)
+        return (
+            key,
+            lambda: _from_module(copy.deepcopy(model), identity, unidentified),
+            True,
+        )
     if isinstance(model, str):
         source, name = _source_of(model)
         if not name:
@@ -138,7 +164,7 @@ def _build(model, weights, random_state):
                     f"model callable {model!r} returned {type(built).__name__}; "
                     "it must return a torch.nn.Module."
                 )
-            return _from_module(built, module_fingerprint(built))
+            return _from_module(built, *_module_identity(built))
 
         # Calling again may draw new random weights: not rebuildable.
         return _callable_key(model), build_callable, False
@@ -157,6 +183,13 @@ def _place(teacher, device):
     model.eval()
     model.requires_grad_(False)
     teacher.model = model
+    training = [name for name, m in model.named_modules() if m.training]
+    if training and teacher.unidentified is None:
+        teacher.unidentified = (
+            f"module {training[0] or type(model).__qualname__!r} stays in "
+            "training mode after eval() (e.g. dropout that keeps sampling), so "
+            "its output may change from call to call"
+        )
     return teacher
 
 
@@ -185,7 +218,7 @@ def get_teacher(model, weights, random_state, device):
 
 def teacher_from_module(module, device):
     """A teacher around an already built module (used after unpickling)."""
-    teacher = _place(_from_module(module, module_fingerprint(module)), device)
+    teacher = _place(_from_module(module, *_module_identity(module)), device)
     teacher.rebuildable = False
     return teacher
 

@@ -52,9 +52,17 @@ def _main(cache_dir, data_path, batch_size, sleep_seconds):
     X = np.load(data_path)
     net = make_mlp(n_features=X.shape[1])
     if sleep_seconds > 0:
-        # Hooks are not part of the weights, so the model identity (and the
-        # cache key) is the same as for the plain network.
-        net.register_forward_hook(lambda *_: time.sleep(sleep_seconds))
+        # Slow down the batches, not the model: a hook on the model would
+        # make its identity unknown (and its features uncached).
+        from sklearn_subspace.teachers import _inputs
+
+        build = _inputs.TensorBatchBuilder.__call__
+
+        def slow_build(self, samples, sel):
+            time.sleep(sleep_seconds)
+            return build(self, samples, sel)
+
+        _inputs.TensorBatchBuilder.__call__ = slow_build
     extractor = TorchFeatureExtractor(
         net, device="cpu", batch_size=batch_size, cache_dir=cache_dir
     )

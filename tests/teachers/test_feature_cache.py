@@ -20,6 +20,7 @@ from teachers_tiny_models import make_mlp
 
 from sklearn_subspace.teachers import (
     TorchFeatureExtractor,
+    _inputs,
     forward_pass_count,
     reset_forward_pass_count,
 )
@@ -147,6 +148,8 @@ def test_leftover_temporary_files_are_ignored_and_stale_ones_removed(tmp_path, X
     reset_forward_pass_count()
     with warnings.catch_warnings():
         warnings.simplefilter("error")
+        # The MLP ends in a Linear layer: that warning is not the cache's.
+        warnings.filterwarnings("ignore", "The output of module")
         again = _cached(tmp_path).fit_transform(X)
     assert_array_equal(again, expected)
     assert forward_pass_count() == 0
@@ -165,7 +168,7 @@ def test_garbage_under_a_shard_name_is_recomputed(tmp_path, X):
     assert forward_pass_count() == len(X)
 
 
-def test_processes_writing_one_cache_at_once_agree(tmp_path, rng):
+def test_processes_writing_one_cache_at_once_agree(tmp_path, rng, monkeypatch):
     X = rng.rand(40, 8).astype(np.float32)
     np.save(tmp_path / "X.npy", X)
     cache_dir = tmp_path / "cache"
@@ -176,11 +179,18 @@ def test_processes_writing_one_cache_at_once_agree(tmp_path, rng):
         while not _shards(cache_dir) and worker.poll() is None:
             assert time.monotonic() < deadline, "the worker wrote no shard"
             time.sleep(0.02)
-        # This process now writes into the same cache while the worker does.
-        net = make_mlp()
-        net.register_forward_hook(lambda *_: time.sleep(0.05))
+        # This process now writes into the same cache while the worker does,
+        # slowed down batch by batch (a hook would make the model's identity
+        # unknown, and its features uncached).
+        build = _inputs.TensorBatchBuilder.__call__
+
+        def slow_build(self, samples, sel):
+            time.sleep(0.05)
+            return build(self, samples, sel)
+
+        monkeypatch.setattr(_inputs.TensorBatchBuilder, "__call__", slow_build)
         here = TorchFeatureExtractor(
-            net, device="cpu", batch_size=4, cache_dir=cache_dir
+            make_mlp(), device="cpu", batch_size=4, cache_dir=cache_dir
         ).fit_transform(X)
     finally:
         assert worker.wait(timeout=120) == 0

@@ -4,7 +4,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN = $(VENV)/bin
 
-.PHONY: setup study test docs lint bench clean
+.PHONY: setup study test docs lint bench gpu-check clean
 
 setup: $(VENV)/.installed
 
@@ -29,6 +29,9 @@ lint: setup
 
 bench: setup
 	$(BIN)/python benchmarks/bench_projection.py
+
+gpu-check: setup  ## every CUDA path once, one table of figures (CPU parts only without CUDA)
+	$(BIN)/python benchmarks/gpu_check.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info docs/_build docs/auto_examples docs/generated

@@ -232,3 +232,28 @@ def test_a_model_that_cannot_be_identified_is_run_without_the_cache(
         features = _extract(build(), X, cache_dir=tmp_path)
     assert features.shape == (10, 4)
     assert not _shards(tmp_path) and not _meta(tmp_path)
+
+
+def test_cuda_tf32_switches_split_the_key_from_each_other_and_from_the_cpu(
+    monkeypatch,
+):
+    # Runs without a GPU: only the device queries are simulated.
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda _d: (9, 0))
+    monkeypatch.setattr(torch.backends.cudnn, "version", lambda: 91000)
+    cuda, cpu = torch.device("cuda"), torch.device("cpu")
+    matmul = torch.backends.cuda.matmul
+    previous = matmul.allow_tf32
+    try:
+        matmul.allow_tf32 = False
+        strict = _identity.numerics_description(cuda, "float32")
+        matmul.allow_tf32 = True
+        tf32 = _identity.numerics_description(cuda, "float32")
+    finally:
+        matmul.allow_tf32 = previous
+    assert strict["matmul_allow_tf32"] is False and tf32["matmul_allow_tf32"] is True
+    assert strict["capability"] == [9, 0]
+    assert "cudnn_allow_tf32" in strict
+    on_cpu = _identity.numerics_description(cpu, "float32")
+    assert on_cpu["device"] == "cpu" and "matmul_allow_tf32" not in on_cpu
+    digests = {_identity.digest_json(d) for d in (strict, tf32, on_cpu)}
+    assert len(digests) == 3

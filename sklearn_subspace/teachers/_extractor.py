@@ -186,8 +186,9 @@ class TorchFeatureExtractor(
         The frozen teacher, in eval mode on ``device_``. Shared with other
         extractors that use the same model; do not modify it.
     model_id_ : str
-        Stable identity of the teacher's architecture and weights, part of
-        the cache key.
+        Stable identity of the teacher (class code, attributes and weights),
+        part of the cache key; ``"module:unidentified"`` when it cannot be
+        established, and then nothing is cached.
     modality_ : {"image", "text", "tensor"}
         What the teacher reads: images, texts (or pairs), or numeric arrays
         passed unchanged.

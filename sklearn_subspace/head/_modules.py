@@ -8,6 +8,7 @@ head never reads or advances torch's global random state.
 """
 
 import math
+import os
 
 import torch
 from torch import nn
@@ -32,6 +33,56 @@ def _linear(in_features, out_features, bias=True):
     # skip_init allocates without drawing: nn.Linear's constructor would
     # consume the global RNG, which a fit must leave untouched.
     return nn.utils.skip_init(nn.Linear, in_features, out_features, bias=bias)
+
+
+def _physical_memory_bytes():
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # not available on this OS
+        return None
+
+
+def check_module_size(n_features, n_classes, hidden_layer_sizes=(), bottleneck=None):
+    """Refuse, before allocating, a head whose weights cannot fit in memory.
+
+    Writing the initial weights of a head far larger than the machine's
+    memory would not fail cleanly: the process would be killed. This
+    counts the parameters first.
+
+    Raises
+    ------
+    ValueError
+        If the float32 parameters (and as much again for their gradients)
+        need more than the machine's physical memory; the message gives
+        the size.
+
+    Examples
+    --------
+    >>> from sklearn_subspace.head._modules import check_module_size
+    >>> check_module_size(128, 10, (64,))
+    >>> check_module_size(128, 10, (10**12,))
+    Traceback (most recent call last):
+    ...
+    ValueError: A head of widths 128 -> 1000000000000 -> 10 has ...
+    """
+    widths = [n_features]
+    if bottleneck is not None:
+        widths.append(bottleneck)
+    widths += [*hidden_layer_sizes, n_classes]
+    n_params = sum(
+        (fan_in + (0 if bottleneck is not None and i == 0 else 1)) * fan_out
+        for i, (fan_in, fan_out) in enumerate(zip(widths[:-1], widths[1:]))
+    )
+    needed = 2 * 4 * n_params  # float32 weights and their gradients
+    available = _physical_memory_bytes()
+    if available is not None and needed > available:
+        raise ValueError(
+            f"A head of widths {' -> '.join(map(str, widths))} has {n_params:,} "
+            f"parameters and would need {needed / 2**30:,.1f} GiB for its "
+            f"weights and gradients, more than this machine's "
+            f"{available / 2**30:,.1f} GiB. Use smaller hidden_layer_sizes or "
+            "bottleneck."
+        )
 
 
 class SubspaceHead(nn.Module):

@@ -1,9 +1,11 @@
 """The head training settings of the paper, by teacher name.
 
 Kalyoncuoglu & Miftachov train the linear head on projected features with
-one optimizer setting per teacher. Only the optimizer settings are fixed
-here; early stopping stays on (the paper picked its epoch on the test set,
-which a careful study should not do).
+one optimizer setting per teacher, for a fixed number of epochs. The presets
+keep that protocol exactly (``tol=None``: no early stop, no convergence
+check), with one correction: the epoch whose weights are kept is picked on a
+validation split carved from the training data, not on the test set as in
+the paper.
 """
 
 from types import MappingProxyType
@@ -18,6 +20,7 @@ HEAD_PRESETS = MappingProxyType(
                 "weight_decay": 5e-4,
                 "max_epochs": 5,
                 "batch_size": 128,
+                "tol": None,
             }
         ),
         "vit_b_16": MappingProxyType(
@@ -27,6 +30,7 @@ HEAD_PRESETS = MappingProxyType(
                 "weight_decay": 1e-4,
                 "max_epochs": 3,
                 "batch_size": 32,
+                "tol": None,
             }
         ),
         "bert-base-uncased": MappingProxyType(
@@ -36,6 +40,7 @@ HEAD_PRESETS = MappingProxyType(
                 "weight_decay": 1e-2,
                 "max_epochs": 3,
                 "batch_size": 32,
+                "tol": None,
             }
         ),
     }

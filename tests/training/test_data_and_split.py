@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sklearn_subspace.head._modules import SubspaceHead
-from sklearn_subspace.head._training import (
+from sklearn_subspace.training import (
     SliceLoader,
     TensorData,
     as_float32_tensor,

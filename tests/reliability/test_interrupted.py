@@ -207,5 +207,7 @@ def test_killed_study_keeps_its_rows_and_a_rerun_fits_only_the_missing_ones(
     monkeypatch.setattr(_study, "_run_config", runner.run_config)
     fresh = compression_study(*load(study_data), head=head(), **STUDY)
     assert_frame_equal(
-        resumed.table.drop(columns="fit_time"), fresh.table.drop(columns="fit_time")
+        resumed.table.drop(columns=["fit_time", "resumed"]),
+        fresh.table.drop(columns=["fit_time", "resumed"]),
     )
+    assert resumed.table["resumed"].any() and not fresh.table["resumed"].any()

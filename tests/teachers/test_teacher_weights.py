@@ -120,6 +120,9 @@ def test_hugging_face_weights_directory_overrides_the_name(tiny_bert_dir):
 
 def test_timm_weights_that_cannot_be_loaded_give_the_clear_error(monkeypatch):
     timm = pytest.importorskip("timm")
+    # The download path: offline, the Hub is not even tried.
+    for name in ("SKLEARN_SUBSPACE_OFFLINE", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
+        monkeypatch.delenv(name, raising=False)
     real_create = timm.create_model
 
     def create_model(name, pretrained=False, **kwargs):

@@ -136,7 +136,7 @@ class _Hasher:
             self.token(type(obj).__name__, repr(obj))
         elif isinstance(obj, enum.Enum):
             self.token("enum")
-            self._add_class(type(obj))
+            self.add(type(obj))
             self.token(obj.name)
         elif isinstance(obj, int):
             self.token("int", int(obj))
@@ -202,7 +202,7 @@ class _Hasher:
 
     def _add_module(self, module):
         self.token("nn.Module")
-        self._add_class(type(module))
+        self.add(type(module))
         self.token("training", module.training)
         _check_torch_managed_state(module, ".".join(self.path))
         state = vars(module)
@@ -297,7 +297,7 @@ class _Hasher:
                 f"a {type(obj).__qualname__}, whose state cannot be read ({exc})"
             )
         self.token("object")
-        self._add_class(type(obj))
+        self.add(type(obj))
         if isinstance(reduced, str):  # a global, named
             self.token(reduced)
             return

@@ -160,7 +160,7 @@ print(report.to_frame().T)
 recommendation = recommend_n_components(
     X, eps=0.3, failure_probability=failure_probability, random_state=0
 )
-pd.set_option("display.max_colwidth", 200)  # show each promise in full
+pd.set_option("display.max_colwidth", None)  # show each promise in full
 recommendation.to_frame()
 
 # %%

@@ -310,7 +310,8 @@ class _Hasher:
 
 _EMPTY_CELL = "<empty closure cell>"
 # Class-dict entries that say where or how a class was defined, not what it
-# computes (line numbers, ABC caches, weak-reference slots).
+# computes (line numbers, ABC caches, weak-reference slots, and the slot-name
+# cache that pickling itself adds).
 _CLASS_BOOKKEEPING = frozenset(
     (
         "__dict__",
@@ -320,6 +321,7 @@ _CLASS_BOOKKEEPING = frozenset(
         "__firstlineno__",
         "__static_attributes__",
         "_abc_impl",
+        "__slotnames__",
     )
 )
 

@@ -5,6 +5,9 @@ callable, the library versions and the numerics settings all change the key;
 what cannot be identified is computed afresh, with a warning, never cached.
 """
 
+import copy
+import enum
+import functools
 import json
 import sys
 import types
@@ -15,6 +18,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from numpy.testing import assert_allclose, assert_array_equal
 from teachers_tiny_models import make_mlp
 from torch import nn
@@ -257,3 +262,62 @@ def test_cuda_tf32_switches_split_the_key_from_each_other_and_from_the_cpu(
     assert on_cpu["device"] == "cpu" and "matmul_allow_tf32" not in on_cpu
     digests = {_identity.digest_json(d) for d in (strict, tf32, on_cpu)}
     assert len(digests) == 3
+
+
+class Holder(nn.Module):
+    """A module whose forward could depend on any attribute value."""
+
+    def __init__(self, value):
+        super().__init__()
+        self.value = value
+
+    def forward(self, x):
+        return x
+
+
+class Mode(enum.Enum):
+    FAST = "fast"
+    EXACT = "exact"
+
+
+@pytest.mark.parametrize(
+    "make_a, make_b",
+    [
+        (lambda: Mode.FAST, lambda: Mode.EXACT),
+        (
+            lambda: functools.partial(torch.add, alpha=1),
+            lambda: functools.partial(torch.add, alpha=2),
+        ),
+        (lambda: np.zeros(3), lambda: np.ones(3)),
+        (lambda: np.zeros(3, np.float32), lambda: np.zeros(3, np.float64)),
+        (lambda: torch.zeros(2), lambda: torch.ones(2)),
+        (lambda: [1, 2], lambda: (1, 2)),
+        (lambda: 0.0, lambda: -0.0),
+        (lambda: 1, lambda: True),
+        (lambda: {"a": 1}, lambda: {"a": 1.0}),
+        (lambda: {"a", "b"}, lambda: {"a", "c"}),
+    ],
+)
+def test_attribute_values_of_every_kind_enter_the_fingerprint(make_a, make_b):
+    first = module_fingerprint(Holder(make_a()))
+    assert first == module_fingerprint(Holder(make_a()))  # equal values agree
+    assert first != module_fingerprint(Holder(make_b()))
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.text(max_size=5), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(first=json_values, second=json_values)
+def test_fingerprints_agree_exactly_when_attribute_values_are_equal(first, second):
+    digest = module_fingerprint(Holder(first))
+    assert digest == module_fingerprint(Holder(copy.deepcopy(first)))
+    if first != second:
+        assert digest != module_fingerprint(Holder(second))

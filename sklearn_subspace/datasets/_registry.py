@@ -457,7 +457,7 @@ def load_dataset(
     """
     if not isinstance(name, str):
         raise TypeError(f"dataset must be a string, got {type(name).__name__}.")
-    from ..teachers._teacher import offline
+    from .._offline import offline
 
     # The library-wide offline switch overrides download=True.
     download = bool(download) and not offline()

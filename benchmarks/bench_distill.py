@@ -7,9 +7,10 @@ batch 128. Three loops train the same student from the same initial weights:
 
 - ``hand loop``: a hand-written torch loop slicing a shuffled permutation;
 - ``DataLoader``: the same loop fed by ``DataLoader(TensorDataset, shuffle=True)``;
-- ``library loop``: :func:`sklearn_subspace.distill._training.train_student`,
-  the loop :class:`SubspaceDistiller` and the comparison use, without
-  validation;
+- ``library loop``: :func:`sklearn_subspace.distill._training.fit_student`,
+  the library's one training engine (a skorch ``TrainingNet``) as
+  :class:`SubspaceDistiller` and the comparison use it, without validation
+  and with a fixed number of epochs;
 
 and ``SubspaceDistiller.fit``'s student phase (``student_train_time_``, which
 adds per-epoch validation through the head on 10 % held out) is reported
@@ -31,7 +32,7 @@ import torch
 from torch import nn
 
 from sklearn_subspace.distill import StudentMLP, SubspaceDistiller
-from sklearn_subspace.distill._training import train_student
+from sklearn_subspace.distill._training import fit_student, mse_loss
 from sklearn_subspace.head import SubspaceHeadClassifier
 from sklearn_subspace.projection import JLSubspaceTransformer
 
@@ -87,20 +88,31 @@ def dataloader_loop(X, Z):
     return time.perf_counter() - start
 
 
-def library_loop(X, Z):
+def library_loop(X, y, Z):
     student = new_student()
+    settings = {
+        "optimizer": "adamw",
+        "lr": LR,
+        "weight_decay": 1e-4,
+        "max_epochs": EPOCHS,
+        "batch_size": BATCH,
+        "tol": None,
+        "patience": 1,
+        "verbose": 0,
+        "callbacks": None,
+    }
     start = time.perf_counter()
-    train_student(
+    fit_student(
         student,
         X,
-        (Z,),
-        nn.functional.mse_loss,
-        optimizer="adamw",
-        lr=LR,
-        weight_decay=1e-4,
-        max_epochs=EPOCHS,
-        batch_size=BATCH,
-        shuffle_seed=0,
+        (y, Z),
+        mse_loss,
+        settings=settings,
+        seeds={"shuffle": 0},
+        split=None,
+        score_fn=None,
+        device=torch.device("cpu"),
+        name="student",
     )
     return time.perf_counter() - start
 
@@ -112,6 +124,7 @@ def distiller_fit(X, y, F):
         n_components=K,
         lr=LR,
         max_epochs=EPOCHS,
+        tol=None,
         batch_size=BATCH,
         device="cpu",
         random_state=0,
@@ -133,7 +146,7 @@ def main():
     variants = {
         "hand loop": lambda: hand_loop(X, Z),
         "DataLoader": lambda: dataloader_loop(X, Z),
-        "library loop": lambda: library_loop(X, Z),
+        "library loop": lambda: library_loop(X_np, y, Z_np),
         "SubspaceDistiller (student phase)": lambda: distiller_fit(X_np, y, F),
     }
     for run in variants.values():  # warm-up: allocator, lazy layers, threads

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
+from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
     check_array,
@@ -42,11 +43,17 @@ from ._training import (
     build_module,
     check_option,
     check_positive_int,
-    draw_seeds,
-    predict_batches,
-    split_indices,
+    check_sample_weight,
+    cross_entropy_loss,
+    fit_student,
+    kd_loss,
+    logits_accuracy,
+    mse_loss,
+    predict_outputs,
+    split_rows,
+    student_seeds,
     target_statistics,
-    train_student,
+    validation_split,
 )
 
 # Teacher logits are computed in chunks of this many samples.
@@ -172,46 +179,22 @@ def _head_params(head, n_inputs, n_classes):
     return n_inputs * n_classes + n_classes  # a linear head
 
 
-def _kd_loss(temperature, alpha):
-    def loss(outputs, teacher_logits, labels):
-        soft = nn.functional.kl_div(
-            nn.functional.log_softmax(outputs / temperature, dim=1),
-            nn.functional.log_softmax(teacher_logits / temperature, dim=1),
-            reduction="batchmean",
-            log_target=True,
-        )
-        hard = nn.functional.cross_entropy(outputs, labels)
-        # T^2 keeps the soft term's gradients on the scale of the hard term.
-        return alpha * temperature**2 * soft + (1.0 - alpha) * hard
-
-    return loss
-
-
-def _accuracy_of_logits(y_idx):
-    def score(outputs):
-        return float((outputs.argmax(dim=1).cpu().numpy() == y_idx).mean())
-
-    return score
-
-
 class _Run:
     """Everything one seed's students share: data, split, seeds, settings."""
 
-    def __init__(self, seed, X, y_idx, n_classes, settings, device, student):
+    def __init__(self, seed, X, y_idx, weights, settings, device, student):
         self.seed = seed
-        self.seeds = draw_seeds(seed)
+        self.seeds = student_seeds(seed)
         self.settings = settings
         self.device = device
         self.student = student
-        self.n_classes = n_classes
-        self.train_idx, self.valid_idx = split_indices(
+        self.X = X
+        self.y_idx = y_idx
+        self.weights = weights
+        self.split = validation_split(
             y_idx, settings["validation_fraction"], self.seeds["split"]
         )
-        self.X = torch.as_tensor(X, device=device)
-        self.y = torch.as_tensor(y_idx, dtype=torch.long, device=device)
-        self.tr = torch.as_tensor(self.train_idx, device=device)
-        self.va = torch.as_tensor(self.valid_idx, device=device)
-        self.y_valid = y_idx[self.valid_idx]
+        self.train_idx, self.valid_idx = split_rows(self.split, y_idx)
 
     def build(self, n_outputs, X):
         kwargs = student_kwargs(
@@ -229,25 +212,29 @@ class _Run:
             )
         return module.to(self.device)
 
+    def head_fit_params(self):
+        """``sample_weight`` of the training part for a head's ``fit``."""
+        if self.weights is None:
+            return {}
+        return {"sample_weight": self.weights[self.train_idx]}
+
     def train(self, module, targets, loss_fn, score_fn, name):
+        """Train ``module`` on ``(labels, *targets[, weights])``."""
         s = self.settings
-        return train_student(
+        weights = () if self.weights is None else (self.weights,)
+        history, best, _ = fit_student(
             module,
-            self.X[self.tr],
-            tuple(t[self.tr] for t in targets),
+            self.X,
+            (self.y_idx, *targets, *weights),
             loss_fn,
-            optimizer=s["optimizer"],
-            lr=s["lr"],
-            weight_decay=s["weight_decay"],
-            max_epochs=s["max_epochs"],
-            batch_size=s["batch_size"],
-            shuffle_seed=self.seeds["shuffle"],
-            X_valid=self.X[self.va],
-            valid_targets=tuple(t[self.va] for t in targets),
+            settings={**s, "verbose": max(0, s["verbose"] - 1)},
+            seeds=self.seeds,
+            split=self.split,
             score_fn=score_fn,
-            verbose=max(0, s["verbose"] - 1),
+            device=self.device,
             name=name,
         )
+        return history, best
 
 
 def distillation_comparison(
@@ -270,23 +257,32 @@ def distillation_comparison(
     optimizer="adamw",
     lr=1e-3,
     weight_decay=1e-4,
-    max_epochs=30,
+    max_epochs=200,
     batch_size=128,
     validation_fraction=0.1,
+    tol=1e-4,
+    patience=10,
     temperature=4.0,
     alpha=0.9,
+    sample_weight=None,
+    class_weight=None,
+    callbacks=None,
     device="auto",
     random_state=0,
     verbose=0,
 ):
     """Compare subspace-native distillation with three ways to train a student.
 
-    The same student architecture is trained with the same budget
-    (``optimizer``, ``lr``, ``weight_decay``, ``max_epochs``, ``batch_size``),
-    on the same training part, batch order and initial body weights for a
-    given seed, and the epoch with the best accuracy on a validation part
-    carved from the training data is kept. The test set is scored once per
-    student. Methods:
+    The same student architecture is trained with the same settings
+    (``optimizer``, ``lr``, ``weight_decay``, ``batch_size``) and the same
+    stopping rule, on the same training part, batch order and initial body
+    weights for a given seed, through the library's one training engine
+    (:mod:`sklearn_subspace.training`). Each student stops once its
+    accuracy on a validation part carved from the training data has not
+    improved for ``patience`` epochs (at most ``max_epochs``), and the epoch
+    with the best validation accuracy is kept; ``tol=None`` gives every
+    student exactly ``max_epochs`` epochs instead. The test set is scored
+    once per student. Methods:
 
     - ``"scratch"``: the student with ``n_classes`` outputs, trained with
       cross-entropy on the labels.
@@ -353,12 +349,35 @@ def distillation_comparison(
         Student optimizer.
     lr, weight_decay : float, default=1e-3, 1e-4
         Student optimizer settings.
-    max_epochs, batch_size : int, default=30, 128
-        Student training budget.
+    max_epochs, batch_size : int, default=200, 128
+        Cap on each student's epochs, and the mini-batch size. A student
+        that reaches the cap before its stopping rule fired warns with a
+        ``ConvergenceWarning``.
     validation_fraction : float, default=0.1
-        Share of the training data held out to select the best epoch.
+        Share of the training data held out (stratified) to stop and to
+        select the best epoch; the same rows for every method of a seed.
+    tol : float or None, default=1e-4
+        Relative improvement of the validation accuracy that counts. ``None``
+        trains every student for exactly ``max_epochs`` epochs (the best
+        validation epoch is still kept): a fixed, equal budget.
+    patience : int, default=10
+        Epochs without an improvement before a student stops.
     temperature, alpha : float, default=4.0, 0.9
         Hinton KD temperature and weight of the soft-target term.
+    sample_weight : array-like of shape (n_train,) or None, default=None
+        Weights of the training samples. They weigh every student's loss
+        (a weighted mean over each batch) and are passed as
+        ``sample_weight`` to every head fitted on teacher features (the
+        full-d head and the subspace heads). Validation and test
+        accuracies are unweighted.
+    class_weight : dict, "balanced" or None, default=None
+        Class weights as in scikit-learn, multiplied into ``sample_weight``
+        (so they reach the students and the heads alike). Leave the head
+        template's own ``class_weight`` unset, or classes are weighted
+        twice.
+    callbacks : list of skorch callbacks or None, default=None
+        Extra skorch callbacks for every student's training net, run after
+        the library's own; the same instances serve every student in turn.
     device : str or torch.device, default="auto"
         Where students train.
     random_state : int, default=0
@@ -455,6 +474,9 @@ def distillation_comparison(
             high=1.0,
             low_inclusive=False,
         ),
+        "tol": None if tol is None else check_real("tol", tol, low=0.0),
+        "patience": check_positive_int("patience", patience),
+        "callbacks": _check_callbacks(callbacks),
         "temperature": check_real(
             "temperature", temperature, low=0.0, low_inclusive=False
         ),
@@ -467,6 +489,7 @@ def distillation_comparison(
     classes, y_idx = np.unique(y_train, return_inverse=True)
     if len(classes) < 2:
         raise ValueError("y_train must hold at least 2 classes.")
+    weights = _training_weights(sample_weight, class_weight, y_train)
 
     F_train, F_test, teacher_time = _teacher_features(
         teacher, X_train_raw, X_test_raw, teacher_features, teacher_features_test
@@ -523,9 +546,8 @@ def distillation_comparison(
     teacher_module = (
         teacher_logits if logits_source == "teacher network output" else None
     )
-    F_t = torch.as_tensor(F_train, device=device)
     for seed in seed_list:
-        run = _Run(seed, X_train, y_idx, len(classes), settings, device, student)
+        run = _Run(seed, X_train, y_idx, weights, settings, device, student)
         tr = run.train_idx
 
         # The head on the full d-dim teacher features: FitNets' classifier,
@@ -539,7 +561,7 @@ def distillation_comparison(
         if needs_full_head:
             start = time.perf_counter()
             full_head = _seeded_clone(head, run.seeds["head"]).fit(
-                F_train[tr], y_train[tr]
+                F_train[tr], y_train[tr], **run.head_fit_params()
             )
             full_head_time = time.perf_counter() - start
         reference = np.nan
@@ -571,15 +593,9 @@ def distillation_comparison(
             start = time.perf_counter()
             module = run.build(len(classes), X_train)
             history, best = run.train(
-                module,
-                (run.y,),
-                nn.functional.cross_entropy,
-                _accuracy_of_logits(y_idx[run.valid_idx]),
-                "scratch student",
+                module, (), cross_entropy_loss, logits_accuracy, "scratch student"
             )
-            y_pred = classes[
-                predict_batches(module, _on(X_test, device)).argmax(1).cpu().numpy()
-            ]
+            y_pred = classes[predict_outputs(module, X_test).argmax(1).cpu().numpy()]
             record(
                 "scratch",
                 None,
@@ -602,14 +618,12 @@ def distillation_comparison(
             module = run.build(len(classes), X_train)
             history, best = run.train(
                 module,
-                (torch.as_tensor(logits, device=device), run.y),
-                _kd_loss(settings["temperature"], settings["alpha"]),
-                _accuracy_of_logits(y_idx[run.valid_idx]),
+                (logits,),
+                kd_loss(settings["temperature"], settings["alpha"]),
+                logits_accuracy,
                 "KD student",
             )
-            y_pred = classes[
-                predict_batches(module, _on(X_test, device)).argmax(1).cpu().numpy()
-            ]
+            y_pred = classes[predict_outputs(module, X_test).argmax(1).cpu().numpy()]
             record(
                 "kd",
                 None,
@@ -632,21 +646,22 @@ def distillation_comparison(
             )
             network = nn.Sequential(body, regressor.to(device))
             # Standardized targets, as for the subspace student (see TargetScale).
-            mean, scale = target_statistics(F_t[run.tr])
-            module = TargetScale(network, mean, scale)
+            mean, scale = target_statistics(F_train[tr])
+            module = TargetScale(network, mean, scale).to(device)
 
-            def score(outputs, head=full_head, yv=run.y_valid, module=module):
+            def score(outputs, y_true, head=full_head, module=module):
                 d_features = module.restore(outputs).cpu().numpy()
-                return float(np.mean(head.predict(d_features) == yv))
+                labels = classes[y_true[0].cpu().numpy()]
+                return float(np.mean(head.predict(d_features) == labels))
 
             history, best = run.train(
                 network,
-                ((F_t - mean) / scale,),
-                nn.functional.mse_loss,
+                ((F_train - mean) / scale,),
+                mse_loss,
                 score,
                 f"FitNets student k={k}",
             )
-            outputs = predict_batches(module, _on(X_test, device)).cpu().numpy()
+            outputs = predict_outputs(module, X_test).cpu().numpy()
             ceiling = (
                 accuracy(full_head.predict(F_test)) if F_test is not None else np.nan
             )
@@ -680,7 +695,10 @@ def distillation_comparison(
                 head=head,
                 weight_decay=settings["weight_decay"],
                 validation_fraction=settings["validation_fraction"],
-            ).fit(X_train, y_train, teacher_features=F_train)
+                tol=settings["tol"],
+                patience=settings["patience"],
+                callbacks=settings["callbacks"],
+            ).fit(X_train, y_train, teacher_features=F_train, sample_weight=weights)
             ceiling = np.nan
             if F_test is not None:
                 Z_test = distiller.projection_.transform(F_test)
@@ -718,8 +736,22 @@ def distillation_comparison(
     )
 
 
-def _on(X, device):
-    return torch.as_tensor(X, device=device)
+def _check_callbacks(callbacks):
+    if callbacks is not None and not isinstance(callbacks, list):
+        raise TypeError(
+            "callbacks must be a list of skorch callbacks (or (name, callback) "
+            f"pairs) or None; got {type(callbacks).__name__}."
+        )
+    return callbacks
+
+
+def _training_weights(sample_weight, class_weight, y):
+    """Per-sample training weights: ``sample_weight`` times ``class_weight``."""
+    weights = check_sample_weight(sample_weight, len(y))
+    if class_weight is not None:
+        by_class = compute_sample_weight(class_weight, y).astype(np.float32)
+        weights = by_class if weights is None else weights * by_class
+    return weights
 
 
 def _seeded_clone(head, seed):

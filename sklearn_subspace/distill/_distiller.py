@@ -29,26 +29,21 @@ from ._training import (
     build_module,
     check_option,
     check_positive_int,
-    draw_seeds,
-    predict_batches,
-    split_indices,
+    check_sample_weight,
+    cosine_loss,
+    fit_student,
+    mse_loss,
+    predict_outputs,
+    split_rows,
+    student_seeds,
     target_statistics,
-    train_student,
+    validation_split,
 )
 
 #: Regression losses accepted by ``loss=``.
 LOSSES = ("mse", "cosine")
 
-
-def _mse(outputs, targets):
-    return nn.functional.mse_loss(outputs, targets)
-
-
-def _cosine(outputs, targets):
-    return (1.0 - nn.functional.cosine_similarity(outputs, targets, dim=1)).mean()
-
-
-_LOSS_FUNCTIONS = {"mse": _mse, "cosine": _cosine}
+_LOSS_FUNCTIONS = {"mse": mse_loss, "cosine": cosine_loss}
 
 
 def _accepts_keyword(factory, name):
@@ -117,9 +112,15 @@ class SubspaceDistiller(
        ``teacher_features`` passed to ``fit``, or ``X`` itself);
     2. projects them with a :class:`~sklearn_subspace.JLSubspaceTransformer`;
     3. fits ``head`` on the projected features of the training part;
-    4. trains the student on the regression target for ``max_epochs``
-       epochs, scores the held-out validation part through the head after
-       every epoch, and keeps the weights of the best epoch.
+    4. trains the student on the regression target, scores the held-out
+       validation part through the head after every epoch, stops once that
+       accuracy has not improved for ``patience`` epochs (or after
+       ``max_epochs``), and keeps the weights of the best epoch.
+
+    The student trains through the library's one training engine
+    (:mod:`sklearn_subspace.training`, a skorch net), with the same split,
+    seeds, batch order and stopping rule as the baselines of
+    :func:`distillation_comparison`.
 
     Parameters
     ----------
@@ -154,8 +155,10 @@ class SubspaceDistiller(
         ``torch.optim.AdamW``, or ``torch.optim.SGD`` with momentum 0.9.
     lr : float, default=1e-3
         Student learning rate.
-    max_epochs : int, default=30
-        Student training epochs (the budget; the best epoch is kept).
+    max_epochs : int, default=200
+        Cap on the student's epochs. Training normally stops earlier, when
+        the validation accuracy has stopped improving (see ``tol``);
+        reaching the cap first warns with a ``ConvergenceWarning``.
     batch_size : int, default=128
         Student mini-batch size.
     device : str or torch.device, default="auto"
@@ -177,9 +180,21 @@ class SubspaceDistiller(
     weight_decay : float, default=1e-4
         Student weight decay.
     validation_fraction : float or None, default=0.1
-        Share of the training data held out (stratified) to pick the best
-        student epoch; the head is not fitted on it either. ``None`` trains
-        on all samples and keeps the last epoch.
+        Share of the training data held out (stratified, with every class on
+        both sides when possible) to stop and to pick the best student
+        epoch; the head is not fitted on it either. ``None`` trains on all
+        samples, stops when the training loss plateaus and keeps the last
+        epoch.
+    tol : float or None, default=1e-4
+        Relative improvement of the validation accuracy (of the training
+        loss without validation) that counts. ``None`` trains exactly
+        ``max_epochs`` epochs, keeps the best validation epoch and never
+        warns: a fixed budget, as in the comparison's fixed protocols.
+    patience : int, default=10
+        Epochs without an improvement before the student stops.
+    callbacks : list of skorch callbacks or None, default=None
+        Extra skorch callbacks (instances, or ``(name, callback)`` pairs)
+        for the student's training net, run after the library's own.
 
     Attributes
     ----------
@@ -213,9 +228,14 @@ class SubspaceDistiller(
         ``valid_accuracy`` (accuracy of the reused head on the student's
         outputs for the validation part; NaN without validation).
     best_epoch_ : int
-        Epoch (1-based) whose weights the student holds.
+        Epoch (1-based) whose weights the student holds: the first epoch
+        with the best validation accuracy, or the last epoch without
+        validation.
     n_iter_ : int
         Number of student epochs run.
+    converged_ : bool
+        Whether the student stopped before ``max_epochs`` (True when
+        ``tol=None``).
     validation_size_ : int
         Number of training samples held out for validation.
     head_train_time_, student_train_time_ : float
@@ -245,6 +265,11 @@ class SubspaceDistiller(
     (e.g. ReLU features with norms in the tens); without this a freshly
     initialised student spends most of a short budget growing its outputs.
 
+    ``sample_weight`` given to :meth:`fit` weighs the training samples
+    twice: in the head's fit (its ``sample_weight``) and in the student's
+    regression loss (a weighted mean over each batch). Class weights belong
+    to the head: pass ``head=SubspaceHeadClassifier(class_weight=...)``.
+
     ``teacher_features`` given to :meth:`fit` are sliced with ``X`` by
     scikit-learn's cross-validation tools (``cross_validate(...,
     params={"teacher_features": F})``), since they hold one row per sample.
@@ -262,13 +287,14 @@ class SubspaceDistiller(
     >>> X_train, X_test, y_train, y_test = train_test_split(
     ...     X.astype("float32") / 16, y, random_state=0)
     >>> distiller = SubspaceDistiller(
-    ...     StudentMLP, n_components=16, max_epochs=10, device="cpu",
-    ...     head=SubspaceHeadClassifier(lr=1e-2, batch_size=64), random_state=0)
+    ...     StudentMLP, n_components=16, device="cpu", random_state=0)
     >>> distiller = distiller.fit(X_train, y_train)
     >>> distiller.transform(X_test).shape
     (450, 16)
     >>> bool(distiller.score(X_test, y_test) > 0.8)
     True
+    >>> distiller.converged_, distiller.best_epoch_ < distiller.n_iter_
+    (True, True)
 
     With precomputed teacher features ``F_train`` (one row per sample of
     ``X_train``), pass them to ``fit``:
@@ -287,7 +313,7 @@ class SubspaceDistiller(
         loss="mse",
         optimizer="adamw",
         lr=1e-3,
-        max_epochs=30,
+        max_epochs=200,
         batch_size=128,
         device="auto",
         random_state=None,
@@ -296,6 +322,9 @@ class SubspaceDistiller(
         head=None,
         weight_decay=1e-4,
         validation_fraction=0.1,
+        tol=1e-4,
+        patience=10,
+        callbacks=None,
     ):
         self.student = student
         self.teacher = teacher
@@ -313,6 +342,9 @@ class SubspaceDistiller(
         self.head = head
         self.weight_decay = weight_decay
         self.validation_fraction = validation_fraction
+        self.tol = tol
+        self.patience = patience
+        self.callbacks = callbacks
 
     # -- validation ---------------------------------------------------------
     def _check_params(self):
@@ -325,6 +357,14 @@ class SubspaceDistiller(
         check_real("weight_decay", self.weight_decay, low=0.0)
         check_positive_int("max_epochs", self.max_epochs)
         check_positive_int("batch_size", self.batch_size)
+        check_positive_int("patience", self.patience)
+        if self.tol is not None:
+            check_real("tol", self.tol, low=0.0)
+        if self.callbacks is not None and not isinstance(self.callbacks, list):
+            raise TypeError(
+                "callbacks must be a list of skorch callbacks (or (name, "
+                f"callback) pairs) or None; got {type(self.callbacks).__name__}."
+            )
         if self.validation_fraction is not None:
             check_real(
                 "validation_fraction",
@@ -419,7 +459,7 @@ class SubspaceDistiller(
         return np.ascontiguousarray(F, dtype=np.float32)
 
     # -- fitting ------------------------------------------------------------
-    def fit(self, X, y, *, teacher_features=None):
+    def fit(self, X, y, *, teacher_features=None, sample_weight=None):
         """Project the teacher features, fit the head, train the student.
 
         Parameters
@@ -433,6 +473,10 @@ class SubspaceDistiller(
         teacher_features : array-like of shape (n_samples, d), default=None
             Precomputed teacher features of ``X``, row by row. Only with
             ``teacher=None``; see ``teacher``.
+        sample_weight : array-like of shape (n_samples,) or None, default=None
+            Weights of the training samples, passed to the head's ``fit``
+            (for the training part) and used in the student's loss. The
+            validation accuracy that picks the best epoch is unweighted.
 
         Returns
         -------
@@ -449,25 +493,42 @@ class SubspaceDistiller(
         )
         X = np.ascontiguousarray(X)
         check_classification_targets(y)
-        classes = np.unique(y)
+        classes, y_idx = np.unique(y, return_inverse=True)
         if len(classes) < 2:
             raise ValueError(
                 "SubspaceDistiller needs samples of at least 2 classes in y; got "
                 f"only one class: {classes[0]!r}."
             )
+        weights = check_sample_weight(sample_weight, len(y))
         self.input_shape_ = tuple(int(s) for s in X.shape[1:])
         device = resolve_device(self.device)
-        seeds = draw_seeds(self.random_state)
+        seeds = student_seeds(self.random_state)
 
         # The width check comes first: a wrong student fails before the
         # (possibly expensive) teacher runs.
         student = self._build_student(X, seeds["init"], device)
         F = self._teacher_features(X, X_teacher, teacher_features)
-        train_idx, valid_idx = split_indices(
-            y, self.validation_fraction, seeds["split"]
-        )
+        split = validation_split(y_idx, self.validation_fraction, seeds["split"])
+        train_idx, valid_idx = split_rows(split, y_idx)
 
         start = time.perf_counter()
+        Z = self._fit_head(F, y, train_idx, weights, seeds)
+        self.head_train_time_ = time.perf_counter() - start
+        self.classes_ = self.head_.classes_
+        self.n_components_ = int(self.n_components)
+        self.n_teacher_features_ = int(F.shape[1])
+
+        start = time.perf_counter()
+        self._train_student(
+            student, X, classes, y_idx, Z, weights, split, seeds, device
+        )
+        self.student_train_time_ = time.perf_counter() - start
+        self.validation_size_ = len(valid_idx)
+        self.device_ = device
+        return self
+
+    def _fit_head(self, F, y, train_idx, weights, seeds):
+        """Fit the projection and the head; return the projected features."""
         # The projection is data-independent; fitting only reads the width d.
         self.projection_ = JLSubspaceTransformer(
             n_components=int(self.n_components),
@@ -482,57 +543,59 @@ class SubspaceDistiller(
         )
         if "random_state" in head.get_params():
             head.set_params(random_state=seeds["head"])
-        self.head_ = head.fit(Z[train_idx], y[train_idx])
-        self.head_train_time_ = time.perf_counter() - start
-        self.classes_ = self.head_.classes_
-        self.n_components_ = int(self.n_components)
-        self.n_teacher_features_ = int(F.shape[1])
+        fit_params = {} if weights is None else {"sample_weight": weights[train_idx]}
+        self.head_ = head.fit(Z[train_idx], y[train_idx], **fit_params)
+        return Z
 
-        start = time.perf_counter()
-        X_t = torch.as_tensor(X, device=device)
-        Z_t = torch.as_tensor(Z, device=device)
-        train_rows = torch.as_tensor(train_idx, device=device)
-        valid_rows = torch.as_tensor(valid_idx, device=device)
+    def _train_student(
+        self, student, X, classes, y_idx, Z, weights, split, seeds, device
+    ):
+        """Train the student on the standardized targets through the engine."""
+        train_idx, _ = split_rows(split, y_idx)
         if self.loss == "mse":
-            mean, scale = target_statistics(Z_t[train_rows])
-            targets = (Z_t - mean) / scale
+            mean, scale = target_statistics(Z[train_idx])
+            targets = (Z - mean) / scale
             self.student_ = TargetScale(student, mean, scale)
         else:
-            norm = float(Z_t[train_rows].norm(dim=1).mean())
-            targets = Z_t
+            norm = float(np.linalg.norm(Z[train_idx], axis=1).mean())
+            targets = Z
             self.student_ = TargetScale(
-                student, torch.zeros(Z_t.shape[1], device=device), norm, normalize=True
+                student, np.zeros(Z.shape[1], np.float32), norm, normalize=True
             )
         self.student_.to(device)
-        y_valid = y[valid_idx]
 
-        def score(outputs):
+        def score(outputs, y_true):
             Z_valid = self.student_.restore(outputs).cpu().numpy()
-            return float(np.mean(self.head_.predict(Z_valid) == y_valid))
+            labels = classes[y_true[0].cpu().numpy()]
+            return float(np.mean(self.head_.predict(Z_valid) == labels))
 
-        self.history_, self.best_epoch_ = train_student(
+        self.history_, self.best_epoch_, self.converged_ = fit_student(
             student,
-            X_t[train_rows],
-            (targets[train_rows],),
+            X,
+            (y_idx, targets) + (() if weights is None else (weights,)),
             _LOSS_FUNCTIONS[self.loss],
-            optimizer=self.optimizer,
-            lr=self.lr,
-            weight_decay=self.weight_decay,
-            max_epochs=int(self.max_epochs),
-            batch_size=int(self.batch_size),
-            shuffle_seed=seeds["shuffle"],
-            X_valid=X_t[valid_rows],
-            valid_targets=(targets[valid_rows],),
+            settings=self._student_settings(),
+            seeds=seeds,
+            split=split,
             score_fn=score,
-            verbose=self.verbose,
+            device=device,
             name="subspace student",
         )
         self.student_.eval()
-        self.student_train_time_ = time.perf_counter() - start
         self.n_iter_ = len(self.history_["epoch"])
-        self.validation_size_ = len(valid_idx)
-        self.device_ = device
-        return self
+
+    def _student_settings(self):
+        return {
+            "optimizer": self.optimizer,
+            "lr": float(self.lr),
+            "weight_decay": float(self.weight_decay),
+            "max_epochs": int(self.max_epochs),
+            "batch_size": int(self.batch_size),
+            "tol": self.tol,
+            "patience": int(self.patience),
+            "verbose": int(self.verbose),
+            "callbacks": self.callbacks,
+        }
 
     # -- inference ----------------------------------------------------------
     def transform(self, X):
@@ -557,9 +620,7 @@ class SubspaceDistiller(
                 f"was fitted on samples of shape {self.input_shape_}. Pass inputs "
                 "shaped like the training data."
             )
-        device = next(self.student_.parameters(), torch.empty(0)).device
-        X_t = torch.as_tensor(np.ascontiguousarray(X), device=device)
-        return predict_batches(self.student_, X_t).cpu().numpy()
+        return predict_outputs(self.student_, X).cpu().numpy()
 
     def predict(self, X):
         """Predict labels with the teacher-subspace head on student outputs.

@@ -1,65 +1,80 @@
-"""The student training loop shared by the distiller and the comparison.
+"""How every distillation student is trained: through the library's one engine.
 
-Every student in this package -- the subspace-native one and the baselines it
-is compared against -- is trained by :func:`train_student`: a plain torch loop
-that slices in-memory tensors (no ``DataLoader``: on small in-memory data its
-per-sample collation costs more than the training step), draws the batch order
-from a local seeded :class:`torch.Generator`, scores a validation split after
-every epoch and keeps the weights of the best epoch. Sharing the loop is what
-makes the comparison fair: the same budget, batch order and selection rule
-for every method.
+The subspace-native student and the baselines it is compared against are all
+trained by :func:`fit_student`, a :class:`~sklearn_subspace.training.TrainingNet`
+(skorch) set up the same way for each of them:
+
+- the module is built here, seeded, with its lazy layers materialised
+  (:func:`build_module`);
+- the loss is a plain function of the outputs and the targets
+  (:class:`~sklearn_subspace.training.CallableLoss`); the first target of
+  every student is the class indices, followed by what it regresses or
+  distils and, optionally, the sample weights;
+- the validation split is the engine's
+  :class:`~sklearn_subspace.training.HoldoutSplit`, stratified on those class
+  indices: it depends only on the labels and the seed, so for one seed every
+  method holds out the same rows (:func:`split_rows` gives them to callers
+  that fit heads on the training part);
+- the seeds come from :func:`~sklearn_subspace.training.draw_seeds` with the
+  names :data:`SEED_NAMES`, so the initial body, batch order and split are
+  shared by every method;
+- a :class:`~sklearn_subspace.training.ValidationScore` records
+  ``valid_accuracy`` each epoch, and the engine's stopping rule
+  (:func:`~sklearn_subspace.training.stopping_callbacks`) watches it: stop
+  once it has not improved for ``patience`` epochs and restore the best
+  epoch, or, with ``tol=None``, train exactly ``max_epochs`` epochs and
+  restore the best one.
+
+Sharing all of this is what makes the comparison fair: the same data, split,
+batch order, initial weights, stopping rule and selection criterion for
+every method.
 """
 
-import copy
 import math
 import numbers
 
 import numpy as np
 import torch
-from sklearn.model_selection import train_test_split
-from sklearn.utils import check_random_state
 from torch import nn
+
+from ..training import (
+    CallableLoss,
+    FiniteLoss,
+    HoldoutSplit,
+    TensorData,
+    TrainingNet,
+    ValidationScore,
+    draw_seeds,
+    module_outputs,
+    stopping_callbacks,
+    stratify_problem,
+    threads_for_step,
+    warn_if_not_converged,
+)
+from ..training._inference import PREDICT_BATCH_SIZE
+from ..training._net import optimizer_settings
 
 #: Optimizer names accepted by ``optimizer=``.
 OPTIMIZERS = ("adamw", "sgd")
 
-# SGD runs with the momentum the paper uses for its SGD heads.
-_SGD_MOMENTUM = 0.9
-
-# Rows per forward pass when no gradient is kept (validation, transform).
-PREDICT_BATCH_SIZE = 4096
+#: Seeds every student fit draws, in this order (see ``draw_seeds``).
+SEED_NAMES = ("init", "shuffle", "split", "projection", "head")
 
 
-def draw_seeds(random_state):
+def student_seeds(random_state):
     """Seeds for a fit: student init, batch order, split, projection, head.
-
-    The comparison and :class:`SubspaceDistiller` both derive their seeds
-    here, so that for one ``random_state`` every method sees the same
-    validation split, the same batch order and the same initial student body.
-
-    Parameters
-    ----------
-    random_state : int, RandomState instance or None
-        As in scikit-learn.
-
-    Returns
-    -------
-    seeds : dict
-        Integer seeds with keys ``init``, ``shuffle``, ``split``,
-        ``projection`` and ``head``.
 
     Examples
     --------
-    >>> from sklearn_subspace.distill._training import draw_seeds
-    >>> draw_seeds(0) == draw_seeds(0)
-    True
-    >>> sorted(draw_seeds(0))
+    >>> from sklearn_subspace.distill._training import student_seeds
+    >>> from sklearn_subspace.training import draw_seeds
+    >>> seeds = student_seeds(0)
+    >>> sorted(seeds)
     ['head', 'init', 'projection', 'shuffle', 'split']
+    >>> seeds["split"] == draw_seeds(0)["split"]
+    True
     """
-    rng = check_random_state(random_state)
-    values = rng.randint(np.iinfo(np.int32).max, size=5)
-    names = ("init", "shuffle", "split", "projection", "head")
-    return {name: int(value) for name, value in zip(names, values)}
+    return draw_seeds(random_state, SEED_NAMES)
 
 
 def check_positive_int(name, value):
@@ -83,56 +98,70 @@ def check_option(name, value, options):
     return value
 
 
-def split_indices(y, validation_fraction, seed):
-    """Training and validation row indices, stratified on ``y`` when possible.
+def check_sample_weight(sample_weight, n_samples):
+    """``sample_weight`` as float32 weights of shape (n_samples,), or None.
 
-    Parameters
-    ----------
-    y : ndarray of shape (n_samples,)
-        Class labels.
-    validation_fraction : float or None
-        Share of the rows held out (rounded up); ``None`` holds out nothing.
-    seed : int
-        Seed of the split.
+    Examples
+    --------
+    >>> from sklearn_subspace.distill._training import check_sample_weight
+    >>> check_sample_weight(2, 3)
+    array([2., 2., 2.], dtype=float32)
+    """
+    if sample_weight is None:
+        return None
+    weights = np.asarray(sample_weight, dtype=np.float64)
+    if weights.ndim == 0:
+        weights = np.full(n_samples, float(weights))
+    if weights.shape != (n_samples,):
+        raise ValueError(
+            f"sample_weight has shape {weights.shape}, expected ({n_samples},): "
+            "one weight per training sample."
+        )
+    if not np.all(np.isfinite(weights)) or np.any(weights < 0):
+        raise ValueError(
+            "sample_weight must be finite and non-negative; got NaN, inf or "
+            "negative values."
+        )
+    if not weights.sum() > 0:
+        raise ValueError(
+            "sample_weight sums to zero: at least one sample needs a positive weight."
+        )
+    return weights.astype(np.float32)
 
-    Returns
-    -------
-    train_idx, valid_idx : ndarray of int
-        Sorted row indices; ``valid_idx`` is empty when nothing is held out.
+
+def validation_split(y_idx, validation_fraction, seed):
+    """The students' ``train_split``: a :class:`HoldoutSplit`, or None.
+
+    Stratified on the class indices when every class can land on both sides
+    (see :func:`~sklearn_subspace.training.stratify_problem`), otherwise a
+    seeded random holdout.
+    """
+    if validation_fraction is None:
+        return None
+    stratify = stratify_problem(y_idx, validation_fraction) is None
+    return HoldoutSplit(validation_fraction, seed, stratify=stratify)
+
+
+def split_rows(split, y_idx):
+    """Training and validation rows of ``split`` (all rows and none for None).
+
+    They are the rows the student nets train and validate on, since those
+    nets split datasets whose first target is ``y_idx``.
 
     Examples
     --------
     >>> import numpy as np
-    >>> from sklearn_subspace.distill._training import split_indices
-    >>> train, valid = split_indices(np.repeat([0, 1], 10), 0.2, seed=0)
-    >>> len(train), len(valid)
-    (16, 4)
+    >>> from sklearn_subspace.distill._training import split_rows, validation_split
+    >>> y = np.repeat([0, 1], 10)
+    >>> train, valid = split_rows(validation_split(y, 0.2, seed=0), y)
+    >>> len(train), len(valid), sorted(y[valid])
+    (16, 4, [0, 0, 1, 1])
     """
-    n_samples = len(y)
-    all_rows = np.arange(n_samples)
-    if validation_fraction is None:
-        return all_rows, all_rows[:0]
-    n_valid = math.ceil(validation_fraction * n_samples)
-    if n_valid < 1 or n_valid >= n_samples:
-        raise ValueError(
-            f"validation_fraction={validation_fraction} of {n_samples} samples "
-            f"holds out {n_valid} of them; both parts need at least one sample. "
-            "Pass more data, another validation_fraction, or "
-            "validation_fraction=None to train on all samples."
-        )
-    _, counts = np.unique(y, return_counts=True)
-    # Stratify when every class can appear on both sides; tiny classes fall
-    # back to a plain shuffled split rather than failing.
-    can_stratify = counts.min() >= 2 and min(n_valid, n_samples - n_valid) >= len(
-        counts
-    )
-    train_idx, valid_idx = train_test_split(
-        all_rows,
-        test_size=n_valid,
-        stratify=y if can_stratify else None,
-        random_state=seed,
-    )
-    return np.sort(train_idx), np.sort(valid_idx)
+    y_idx = np.asarray(y_idx)
+    if split is None:
+        return np.arange(len(y_idx)), np.arange(0)
+    labels = torch.as_tensor(y_idx, dtype=torch.long)
+    return split.indices(TensorData(torch.empty(len(y_idx), 0), labels))
 
 
 def build_module(factory, kwargs, init_seed, probe):
@@ -167,150 +196,181 @@ def build_module(factory, kwargs, init_seed, probe):
     return module, output
 
 
-def make_optimizer(name, parameters, lr, weight_decay):
-    """A torch optimizer by name: AdamW, or SGD with momentum 0.9."""
-    if name == "adamw":
-        return torch.optim.AdamW(parameters, lr=lr, weight_decay=weight_decay)
-    return torch.optim.SGD(
-        parameters, lr=lr, momentum=_SGD_MOMENTUM, weight_decay=weight_decay
-    )
+# -- losses: loss_fn(outputs, y, *targets, sample_weight=None) ----------------
 
 
-def predict_batches(module, X, batch_size=PREDICT_BATCH_SIZE):
-    """Outputs of ``module`` on ``X`` (a tensor), in eval mode, no gradients."""
-    was_training = module.training
-    module.eval()
-    with torch.inference_mode():
-        outputs = [
-            module(X[start : start + batch_size])
-            for start in range(0, X.shape[0], batch_size)
-        ]
-    module.train(was_training)
-    return torch.cat(outputs) if outputs else X.new_zeros((0,))
+def weighted_mean(losses, sample_weight=None):
+    """Mean of per-sample ``losses``, weighted as ``sample_weight`` says."""
+    if sample_weight is None:
+        return losses.mean()
+    return (losses * sample_weight).sum() / sample_weight.sum()
 
 
-def _score_validation(module, loss_fn, score_fn, X_valid, valid_targets):
-    outputs = predict_batches(module, X_valid)
-    loss = float(loss_fn(outputs, *valid_targets))
-    return loss, float(score_fn(outputs))
+def cross_entropy_loss(outputs, y, sample_weight=None):
+    """Cross-entropy on the class indices ``y`` (the scratch student)."""
+    losses = nn.functional.cross_entropy(outputs, y, reduction="none")
+    return weighted_mean(losses, sample_weight)
 
 
-def train_student(
+def mse_loss(outputs, y, targets, sample_weight=None):
+    """Mean squared error to ``targets`` (``y`` only picks the split)."""
+    losses = (outputs - targets).square().mean(dim=1)
+    return weighted_mean(losses, sample_weight)
+
+
+def cosine_loss(outputs, y, targets, sample_weight=None):
+    """One minus the cosine similarity to ``targets``."""
+    losses = 1.0 - nn.functional.cosine_similarity(outputs, targets, dim=1)
+    return weighted_mean(losses, sample_weight)
+
+
+def kd_loss(temperature, alpha):
+    """Hinton et al.'s loss on teacher logits and labels, as a loss function."""
+
+    def loss(outputs, y, teacher_logits, sample_weight=None):
+        soft = nn.functional.kl_div(
+            nn.functional.log_softmax(outputs / temperature, dim=1),
+            nn.functional.log_softmax(teacher_logits / temperature, dim=1),
+            reduction="none",
+            log_target=True,
+        ).sum(dim=1)
+        hard = nn.functional.cross_entropy(outputs, y, reduction="none")
+        # T^2 keeps the soft term's gradients on the scale of the hard term.
+        losses = alpha * temperature**2 * soft + (1.0 - alpha) * hard
+        return weighted_mean(losses, sample_weight)
+
+    return loss
+
+
+def logits_accuracy(y_pred, y_true):
+    """Share of validation rows whose largest logit is the true class."""
+    labels = y_true[0] if isinstance(y_true, tuple) else y_true
+    return float((y_pred.argmax(dim=1) == labels).float().mean())
+
+
+# -- the fit ------------------------------------------------------------------
+
+
+def _history(net):
+    """The epoch history as plain lists (NaN where there was no validation)."""
+    nan = float("nan")
+    rows = list(net.history)
+    return {
+        "epoch": [int(row["epoch"]) for row in rows],
+        "train_loss": [float(row["train_loss"]) for row in rows],
+        "valid_loss": [float(row.get("valid_loss", nan)) for row in rows],
+        "valid_accuracy": [float(row.get("valid_accuracy", nan)) for row in rows],
+    }
+
+
+def fit_student(
     module,
     X,
     targets,
     loss_fn,
     *,
-    optimizer,
-    lr,
-    weight_decay,
-    max_epochs,
-    batch_size,
-    shuffle_seed,
-    X_valid=None,
-    valid_targets=(),
-    score_fn=None,
-    verbose=0,
-    name="student",
+    settings,
+    seeds,
+    split,
+    score_fn,
+    device,
+    name,
 ):
-    """Train ``module`` in place; keep the weights of the best validation epoch.
+    """Train ``module`` in place with the engine; return its history.
 
     Parameters
     ----------
     module : torch.nn.Module
-        The network to train, already on the device of ``X``.
-    X : torch.Tensor
-        Training inputs, on the training device.
-    targets : tuple of torch.Tensor
-        Per-sample targets, indexed together with ``X``; the loss is
-        ``loss_fn(module(X[idx]), *(t[idx] for t in targets))``.
+        The network to train (built by :func:`build_module`).
+    X : ndarray of shape (n_samples, ...)
+        All training inputs, validation rows included.
+    targets : tuple of ndarray
+        Per-sample targets, class indices first; the loss is
+        ``loss_fn(outputs, *targets)``.
     loss_fn : callable
         Returns a scalar loss tensor.
-    optimizer : {"adamw", "sgd"}
-        Optimizer name.
-    lr, weight_decay : float
-        Optimizer settings.
-    max_epochs, batch_size : int
-        The training budget.
-    shuffle_seed : int
-        Seed of the local generator that draws each epoch's batch order.
-    X_valid : torch.Tensor or None
-        Validation inputs; ``None`` (or empty) disables validation and keeps
-        the last epoch.
-    valid_targets : tuple of torch.Tensor
-        Targets of the validation rows, for the validation loss.
+    settings : dict
+        ``optimizer``, ``lr``, ``weight_decay``, ``max_epochs``,
+        ``batch_size``, ``tol``, ``patience``, ``verbose`` and
+        ``callbacks`` (extra skorch callbacks or None).
+    seeds : dict
+        From :func:`student_seeds`; ``"shuffle"`` orders the batches.
+    split : HoldoutSplit or None
+        From :func:`validation_split`.
     score_fn : callable
-        Maps the module's validation outputs to an accuracy in [0, 1].
-    verbose : int
-        When positive, print one line per epoch.
+        ``score_fn(outputs, targets) -> accuracy`` on the validation part.
+    device : torch.device
+        Where to train.
     name : str
-        Name used in messages.
+        What is trained, for messages (e.g. ``"scratch student"``).
 
     Returns
     -------
     history : dict of list
-        ``epoch``, ``train_loss``, ``valid_loss``, ``valid_accuracy`` (the
-        validation entries are NaN without validation).
+        ``epoch``, ``train_loss``, ``valid_loss`` and ``valid_accuracy``
+        (the validation entries are NaN without a split).
     best_epoch : int
-        The 1-based epoch whose weights ``module`` holds on return: the best
-        validation accuracy, ties broken by the lower validation loss, or the
-        last epoch without validation.
-
-    Raises
-    ------
-    FloatingPointError
-        If the training loss becomes NaN or infinite.
+        The 1-based epoch whose weights ``module`` holds on return.
+    converged : bool
+        Whether a stopping rule fired before ``max_epochs`` (True with
+        ``tol=None``); when not, a ``ConvergenceWarning`` was issued.
     """
-    n_samples = X.shape[0]
-    generator = torch.Generator().manual_seed(int(shuffle_seed))
-    opt = make_optimizer(optimizer, module.parameters(), lr, weight_decay)
-    validate = X_valid is not None and X_valid.shape[0] > 0
-    history = {"epoch": [], "train_loss": [], "valid_loss": [], "valid_accuracy": []}
-    best_key, best_epoch, best_state = None, max_epochs, None
-
-    module.train()
-    for epoch in range(1, max_epochs + 1):
-        # The order is drawn on the CPU so that it does not depend on the device.
-        order = torch.randperm(n_samples, generator=generator).to(X.device)
-        total = torch.zeros((), device=X.device)
-        for start in range(0, n_samples, batch_size):
-            idx = order[start : start + batch_size]
-            opt.zero_grad(set_to_none=True)
-            loss = loss_fn(module(X[idx]), *(t[idx] for t in targets))
-            loss.backward()
-            opt.step()
-            total += loss.detach() * idx.shape[0]
-        train_loss = float(total) / n_samples
-        if not math.isfinite(train_loss):
-            raise FloatingPointError(
-                f"Training the {name} diverged at epoch {epoch}: the loss is "
-                f"{train_loss}. Lower lr (now {lr}), or check the inputs and "
-                "targets for extreme values."
-            )
-        valid_loss = valid_accuracy = float("nan")
-        if validate:
-            valid_loss, valid_accuracy = _score_validation(
-                module, loss_fn, score_fn, X_valid, valid_targets
-            )
-            key = (valid_accuracy, -valid_loss)
-            if best_key is None or key > best_key:
-                best_key, best_epoch = key, epoch
-                best_state = copy.deepcopy(module.state_dict())
-        history["epoch"].append(epoch)
-        history["train_loss"].append(train_loss)
-        history["valid_loss"].append(valid_loss)
-        history["valid_accuracy"].append(valid_accuracy)
-        if verbose > 0:
-            print(
-                f"[{name}] epoch {epoch:3d}/{max_epochs}  train_loss "
-                f"{train_loss:.5g}  valid_loss {valid_loss:.5g}  valid_acc "
-                f"{valid_accuracy:.4f}",
-                flush=True,
-            )
-    if best_state is not None:
-        module.load_state_dict(best_state)
+    s = settings
+    callbacks = [("finite", FiniteLoss(name))]
+    if split is not None:
+        callbacks.append(("valid_accuracy", ValidationScore(score_fn)))
+    callbacks += stopping_callbacks(
+        solver=s["optimizer"],
+        validation=split is not None,
+        tol=s["tol"],
+        patience=s["patience"],
+        max_epochs=s["max_epochs"],
+        monitor="valid_accuracy",
+        lower_is_better=False,
+    )
+    n_params = sum(p.numel() for p in module.parameters())
+    net = TrainingNet(
+        module,
+        criterion=CallableLoss,
+        criterion__loss_fn=loss_fn,
+        max_epochs=s["max_epochs"],
+        batch_size=s["batch_size"],
+        iterator_train__shuffle=True,
+        iterator_train__seed=seeds["shuffle"],
+        iterator_valid__batch_size=PREDICT_BATCH_SIZE,
+        train_split=split,
+        callbacks=[*callbacks, *(s["callbacks"] or [])],
+        # A student step costs about batch x parameters multiply-adds.
+        n_threads=threads_for_step(s["batch_size"], n_params, 1, device),
+        device=str(device),
+        verbose=s["verbose"],
+        **optimizer_settings(
+            s["optimizer"], lr=s["lr"], weight_decay=s["weight_decay"], device=device
+        ),
+    )
+    net.fit(X, tuple(targets))
     module.eval()
-    return history, best_epoch
+    history = _history(net)
+    stopping = dict(net.callbacks_).get("stopping")
+    best = getattr(stopping, "best_epoch_", None)
+    best_epoch = int(best) if best is not None else len(history["epoch"])
+    converged = warn_if_not_converged(
+        net, tol=s["tol"], max_epochs=s["max_epochs"], estimator=f"The {name}"
+    )
+    return history, best_epoch, converged
+
+
+def predict_outputs(module, X):
+    """Outputs of a trained student on ``X``, under the small-step thread rule."""
+    n_params = sum(p.numel() for p in module.parameters())
+    device = next(module.parameters(), torch.empty(0)).device
+    return module_outputs(
+        module,
+        X,
+        n_threads=threads_for_step(
+            min(len(X), PREDICT_BATCH_SIZE), n_params, 1, device
+        ),
+    )
 
 
 class TargetScale(nn.Module):
@@ -366,15 +426,19 @@ class TargetScale(nn.Module):
 
 
 def target_statistics(targets):
-    """Per-dimension mean and one global scale of a (n, k) target tensor.
+    """Per-dimension mean and one global scale of a (n, k) target array.
 
     Returns
     -------
-    mean : torch.Tensor of shape (k,)
+    mean : ndarray of shape (k,)
     scale : float
         Root mean squared deviation from ``mean`` over all entries; 1.0 when
         the targets are constant.
     """
-    mean = targets.mean(dim=0)
-    scale = float((targets - mean).pow(2).mean().sqrt())
-    return mean, (scale if scale > 0 and math.isfinite(scale) else 1.0)
+    targets = np.asarray(targets, dtype=np.float64)
+    mean = targets.mean(axis=0)
+    scale = float(np.sqrt(np.mean((targets - mean) ** 2)))
+    return (
+        mean.astype(np.float32),
+        scale if scale > 0 and math.isfinite(scale) else 1.0,
+    )

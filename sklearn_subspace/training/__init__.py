@@ -9,8 +9,11 @@ derivation (:mod:`._seeds`) and one convergence rule (:mod:`._convergence`)
 serve them all.
 """
 
+from ._callbacks import FiniteLoss, ValidationScore
 from ._convergence import ConvergenceMonitor, stopping_callbacks, warn_if_not_converged
+from ._criterion import CallableLoss
 from ._data import SliceLoader, TensorData, as_float32_tensor
+from ._inference import PREDICT_BATCH_SIZE, module_outputs
 from ._net import TrainingNet, WeightedCrossEntropy
 from ._seeds import draw_seeds
 from ._split import (
@@ -22,15 +25,20 @@ from ._split import (
 from ._threads import fixed_threads, threads_for_step
 
 __all__ = [
+    "PREDICT_BATCH_SIZE",
+    "CallableLoss",
     "ConvergenceMonitor",
+    "FiniteLoss",
     "HoldoutSplit",
     "SliceLoader",
     "TensorData",
     "TrainingNet",
+    "ValidationScore",
     "WeightedCrossEntropy",
     "as_float32_tensor",
     "draw_seeds",
     "fixed_threads",
+    "module_outputs",
     "n_validation",
     "stopping_callbacks",
     "stratified_indices",

@@ -90,7 +90,16 @@ class _BestEpoch(EarlyStopping):
             raise
 
 
-def stopping_callbacks(*, solver, validation, tol, patience, max_epochs):
+def stopping_callbacks(
+    *,
+    solver,
+    validation,
+    tol,
+    patience,
+    max_epochs,
+    monitor="valid_loss",
+    lower_is_better=True,
+):
     """The callbacks implementing the stopping rule for one fit.
 
     Parameters
@@ -106,6 +115,11 @@ def stopping_callbacks(*, solver, validation, tol, patience, max_epochs):
         Epochs without improvement before stopping.
     max_epochs : int
         The cap on epochs.
+    monitor : str, default="valid_loss"
+        History key watched with a validation split (for example
+        ``"valid_accuracy"``, recorded by :class:`ValidationScore`).
+    lower_is_better : bool, default=True
+        Whether a lower ``monitor`` is an improvement.
 
     Returns
     -------
@@ -128,9 +142,10 @@ def stopping_callbacks(*, solver, validation, tol, patience, max_epochs):
                 (
                     "stopping",
                     _BestEpoch(
-                        monitor="valid_loss",
+                        monitor=monitor,
                         patience=max_epochs + 1,
                         threshold=0.0,
+                        lower_is_better=lower_is_better,
                         load_best=True,
                     ),
                 )
@@ -139,10 +154,11 @@ def stopping_callbacks(*, solver, validation, tol, patience, max_epochs):
             (
                 "stopping",
                 _BestEpoch(
-                    monitor="valid_loss",
+                    monitor=monitor,
                     patience=patience,
                     threshold=tol,
                     threshold_mode="rel",
+                    lower_is_better=lower_is_better,
                     load_best=True,
                 ),
             )

@@ -33,6 +33,7 @@ def comparison(problem):
         seeds=3,
         head=SubspaceHeadClassifier(lr=1e-2, batch_size=32, max_epochs=10),
         max_epochs=4,
+        tol=None,
         batch_size=32,
         lr=3e-3,
         device="cpu",
@@ -152,6 +153,7 @@ def test_same_seed_gives_the_same_split_and_initial_student_for_every_method(pro
         alpha=0.0,
         seeds=1,
         max_epochs=2,
+        tol=None,
         student_params=STUDENT,
         device="cpu",
     )
@@ -176,6 +178,7 @@ def test_teacher_network_logits_are_used_for_kd(problem):
         methods=["kd"],
         seeds=1,
         max_epochs=1,
+        tol=None,
         student_params=STUDENT,
         device="cpu",
     )
@@ -195,6 +198,7 @@ def test_comparison_is_deterministic(problem):
         methods=["fitnets", "subspace"],
         seeds=1,
         max_epochs=2,
+        tol=None,
         student_params=STUDENT,
         device="cpu",
         random_state=3,
@@ -225,7 +229,13 @@ def test_comparison_is_deterministic(problem):
 )
 def test_bad_arguments_raise_clear_errors(problem, kwargs, error, match):
     X, y, F, X_test, y_test, _ = problem
-    arguments = {"teacher_features": F, "seeds": 1, "max_epochs": 1, "device": "cpu"}
+    arguments = {
+        "teacher_features": F,
+        "seeds": 1,
+        "max_epochs": 1,
+        "tol": None,
+        "device": "cpu",
+    }
     with pytest.raises(error, match=match):
         distillation_comparison(X, y, X_test, y_test, **{**arguments, **kwargs})
 

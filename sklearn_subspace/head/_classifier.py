@@ -197,8 +197,9 @@ class SubspaceHeadClassifier(ClassifierMixin, BaseEstimator):
         ``"balanced"`` weighs each class by ``n_samples / (n_classes *
         count)``. Multiplied with ``sample_weight``.
     callbacks : list of skorch callbacks or None, default=None
-        Extra skorch callbacks (instances, or ``(name, callback)`` pairs),
-        run after the library's own.
+        Extra skorch callbacks (instances, or ``(name, callback)`` pairs).
+        They run before the stopping rule, so they see every epoch; the
+        name ``"stopping"`` is taken.
     warm_start : bool, default=False
         When True, a second ``fit`` continues from the fitted weights (and
         optimizer state) instead of starting anew, through skorch's
@@ -448,7 +449,9 @@ class SubspaceHeadClassifier(ClassifierMixin, BaseEstimator):
         return TrainingNet(
             module=SubspaceHead,
             **{f"module__{key}": value for key, value in module_params.items()},
-            module__seed=seeds["init"],
+            # The convex linear problem starts at zero, as LogisticRegression
+            # does: its solution then does not depend on the seed at all.
+            module__seed=None if solver == "lbfgs" else seeds["init"],
             criterion=WeightedCrossEntropy,
             max_epochs=self.max_epochs,
             batch_size=-1 if solver == "lbfgs" else self.batch_size,
@@ -456,7 +459,9 @@ class SubspaceHeadClassifier(ClassifierMixin, BaseEstimator):
             iterator_train__seed=seeds["shuffle"],
             iterator_valid__batch_size=_PREDICT_BATCH_SIZE,
             train_split=train_split,
-            callbacks=[*callbacks, *(self.callbacks or [])],
+            # User callbacks first: a stopping rule ends an epoch by raising,
+            # and callbacks after it would miss that last epoch.
+            callbacks=[*(self.callbacks or []), *callbacks],
             n_threads=threads_for_step(
                 n_rows, self.n_features_in_, len(classes), device
             ),

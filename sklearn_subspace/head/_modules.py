@@ -99,8 +99,11 @@ class SubspaceHead(nn.Module):
     bottleneck : int or None, default=None
         When an int ``k``, a learned bias-free linear map ``d -> k`` comes
         first: the "learned projection" baseline.
-    seed : int, default=0
-        Seed of the local generator that draws the initial weights.
+    seed : int or None, default=0
+        Seed of the local generator that draws the initial weights. ``None``
+        starts every weight at zero, which the linear head's convex problem
+        allows (as ``LogisticRegression`` does): its optimum is then reached
+        the same way whatever the seed.
 
     Attributes
     ----------
@@ -135,6 +138,10 @@ class SubspaceHead(nn.Module):
         layers.append(_linear(width, n_classes))
         self.layers = nn.Sequential(*layers)
 
+        if seed is None:
+            for param in self.parameters():
+                nn.init.zeros_(param)
+            return
         generator = torch.Generator().manual_seed(int(seed))
         for layer in self.layers:
             if isinstance(layer, nn.Linear):

@@ -50,6 +50,8 @@ _PARSERS = {
     "test_accuracy": float,
     "fit_time": float,
     "n_epochs": int,
+    "n_classes": int,
+    "converged": lambda text: text == "True",
     "head_params": str,
 }
 

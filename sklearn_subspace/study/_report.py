@@ -109,13 +109,16 @@ def assemble_table(rows, configs, *, intrinsic_dimension=None):
         "fit_time",
         "n_epochs",
         "n_features",
+        "n_classes",
+        "converged",
         "intrinsic_dimension",
         "head_params",
         "resumed",  # True: the row comes from a checkpoint, fit_time too
     ]
     table = table[[c for c in columns if c in table.columns]]
-    for column in ("n_components", "seed", "n_epochs", "n_features"):
-        table[column] = table[column].astype("int64")
+    for column in ("n_components", "seed", "n_epochs", "n_features", "n_classes"):
+        if column in table:
+            table[column] = table[column].astype("int64")
     for column in ("compression_ratio", "test_accuracy", "delta", "fit_time"):
         table[column] = table[column].astype("float64")
     return table.reset_index(drop=True)
@@ -132,6 +135,23 @@ def _format_cell(mean, std, scale=100.0, digits=2):
     if not np.isnan(std):
         text += f" ± {std * scale:.{digits}f}"
     return text
+
+
+# Marks learned-bottleneck cells whose k can hold the whole linear head.
+_EXACT_MARK = " †"
+
+
+def _learned_is_exact(method, k, n_classes):
+    """Whether a learned bottleneck of width ``k`` can equal the full head.
+
+    A linear head ``W`` (``n_classes x d``) acts on the features only
+    through the span of its rows; softmax ignores a shift common to all
+    logits, so ``n_classes - 1`` directions hold all it computes. A learned
+    ``d -> k`` map with ``k >= n_classes - 1`` can therefore reproduce the
+    full head exactly: its accuracy says nothing about compressing the
+    features.
+    """
+    return method == "learned" and n_classes is not None and k >= n_classes - 1
 
 
 def _format_delta(delta):
@@ -308,6 +328,7 @@ class StudyResult:
                 lines.append("")
             compressed = part[part["method"] != "full"]
             methods = list(dict.fromkeys(compressed["method"]))
+            n_classes = self._n_classes(teacher)
             if not methods:
                 lines.append("")
                 continue
@@ -326,10 +347,42 @@ class StudyResult:
                     cells.append(
                         _format_cell(r["test_accuracy_mean"], r["test_accuracy_std"])
                         + _format_delta(r["delta_mean"])
+                        + (
+                            _EXACT_MARK
+                            if _learned_is_exact(method, k, n_classes)
+                            else ""
+                        )
                     )
                 lines.append("| " + " | ".join(cells) + " |")
             lines.append("")
+            if "learned" in methods and n_classes is not None:
+                lines.append(
+                    "† A learned bottleneck with k ≥ n_classes − 1 "
+                    f"= {n_classes - 1} can reproduce the full linear head "
+                    "exactly, so these cells do not measure how far the "
+                    "features compress."
+                )
+                lines.append("")
+            unconverged = self._unconverged(teacher)
+            if unconverged:
+                lines.append(
+                    f"{unconverged} fit(s) stopped at max_epochs before "
+                    "converging (``converged`` column of the table)."
+                )
+                lines.append("")
         return "\n".join(lines).rstrip() + "\n"
+
+    def _n_classes(self, teacher):
+        if "n_classes" not in self.table:
+            return None
+        values = self.table.loc[self.table["teacher"] == teacher, "n_classes"]
+        return int(values.max()) if len(values) else None
+
+    def _unconverged(self, teacher):
+        if "converged" not in self.table:
+            return 0
+        part = self.table[self.table["teacher"] == teacher]
+        return int((~part["converged"].astype(bool)).sum())
 
     def _repr_html_(self):
         """The paper-style table as HTML, for notebooks and the example gallery."""

@@ -190,6 +190,9 @@ def _run_config_here(config, F_train, y_train, F_test, y_test, heads, param_grid
         "test_accuracy": test_accuracy,
         "fit_time": fit_time,
         "n_epochs": -1 if n_iter is None else int(np.max(n_iter)),
+        "n_classes": int(len(np.unique(y_train))),
+        # sklearn heads say nothing on success; the torch head records it.
+        "converged": bool(getattr(fitted[-1], "converged_", True)),
     }
     if param_grid:
         row["head_params"] = repr(

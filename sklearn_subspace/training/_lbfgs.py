@@ -17,8 +17,8 @@ import numpy as np
 import scipy.optimize
 import torch
 
-# 64 float32 epsilons: scikit-learn's ``ftol`` rule, at the loss's precision.
-_FLOAT32_FTOL = 64 * float(np.finfo(np.float32).eps)
+# The resolution of a float32 loss.
+_FLOAT32_FTOL = float(np.finfo(np.float32).eps)
 
 
 class ScipyLBFGS(torch.optim.Optimizer):
@@ -37,11 +37,10 @@ class ScipyLBFGS(torch.optim.Optimizer):
     tolerance_grad : float, default=1e-5
         Stop when the largest gradient entry is below this (SciPy's
         ``gtol``).
-    tolerance_change : float, default=7.6e-6
+    tolerance_change : float, default=1.2e-7
         Stop when the relative decrease of the loss in one iteration is
-        below this (SciPy's ``ftol``). The default is 64 float32 epsilons,
-        the rule scikit-learn uses in float64: the loss is computed in
-        float32, so smaller changes are rounding noise.
+        below this (SciPy's ``ftol``). The default is float32's epsilon: the
+        loss is computed in float32, so smaller changes are rounding noise.
     history_size : int, default=10
         Number of correction pairs kept (SciPy's ``maxcor``).
 

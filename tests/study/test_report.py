@@ -161,3 +161,36 @@ def test_repr_names_teacher_and_methods(result):
     assert repr(result) == (
         "StudyResult(teacher='toy', n_rows=15, methods=['full', 'gaussian', 'pca'])"
     )
+
+
+def test_learned_cells_that_can_hold_the_full_head_are_marked():
+    # With 4 classes a learned bottleneck of k >= 3 can reproduce the full
+    # linear head exactly; k = 2 cannot.
+    rows = []
+    for method, k in [("full", 16), ("learned", 8), ("learned", 3), ("learned", 2)]:
+        rows.append(
+            dict(
+                teacher="t",
+                method=method,
+                n_components=k,
+                seed=0,
+                n_features=16,
+                test_accuracy=0.9,
+                fit_time=0.1,
+                n_epochs=3,
+                n_classes=4,
+                converged=method != "learned" or k != 2,
+            )
+        )
+    configs = [(r["teacher"], r["method"], r["n_components"], r["seed"]) for r in rows]
+    markdown = StudyResult(assemble_table(rows, configs)).to_markdown()
+    by_k = {
+        line.split("|")[1].strip(): line
+        for line in markdown.splitlines()
+        if line.startswith("| ") and not line.startswith("| k")
+    }
+    assert by_k["8"].rstrip(" |").endswith("†")
+    assert by_k["3"].rstrip(" |").endswith("†")
+    assert "†" not in by_k["2"]
+    assert "k ≥ n_classes − 1 = 3 can reproduce the full linear head" in markdown
+    assert "1 fit(s) stopped at max_epochs before converging" in markdown

@@ -179,7 +179,9 @@ def test_learned_baseline_sets_the_bottleneck_to_k(fast_head):
 
 
 def test_learned_head_trains_only_the_learned_baseline(features, fast_head):
-    head = clone(fast_head).set_params(early_stopping=False, max_epochs=3)
+    head = clone(fast_head).set_params(
+        optimizer="adamw", early_stopping=False, tol=None, max_epochs=3
+    )
     learned_head = clone(head).set_params(max_epochs=1, lr=1e-3)
     result = compression_study(*features, head=head, learned_head=learned_head, **STUDY)
     epochs = result.table.groupby("method")["n_epochs"].unique()

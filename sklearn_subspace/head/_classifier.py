@@ -1,5 +1,6 @@
 """`SubspaceHeadClassifier`: the small torch head, as a scikit-learn classifier."""
 
+import math
 import numbers
 import warnings
 
@@ -31,6 +32,11 @@ from ._presets import preset_params
 # Rows per forward pass at validation and prediction time: no gradients are
 # kept, so batches can be much larger than training batches.
 _PREDICT_BATCH_SIZE = 8192
+
+# With ``max_epochs="auto"``: at least this many epochs, and at least this
+# many optimizer steps (see the ``max_epochs`` parameter).
+_AUTO_MIN_EPOCHS = 200
+_AUTO_MIN_STEPS = 10_000
 
 # The full-batch solver holds a few (n_samples, n_classes) float32 tensors
 # (logits, their softmax and gradient). Past this many entries per tensor
@@ -160,11 +166,14 @@ class SubspaceHeadClassifier(ClassifierMixin, BaseEstimator):
         1e-4 otherwise.
     momentum : float, default=0.9
         SGD momentum; ignored by the other optimizers.
-    max_epochs : int, default=200
+    max_epochs : int or "auto", default="auto"
         Cap on the number of epochs. An epoch is one pass over the training
         data for the mini-batch optimizers and up to 100 L-BFGS iterations
         for the full-batch solver. Training normally stops earlier, by the
-        rules below; reaching the cap warns.
+        rules below; reaching the cap warns. ``"auto"`` allows 200 epochs,
+        or as many as 10,000 optimizer steps take when that is more: on
+        small data an epoch is only a few steps, and a budget in epochs
+        alone would stop a mini-batch optimizer long before it converges.
     batch_size : int, default=256
         Mini-batch size of AdamW and SGD; L-BFGS uses the full batch.
     early_stopping : bool, default=True
@@ -298,7 +307,10 @@ class SubspaceHeadClassifier(ClassifierMixin, BaseEstimator):
         "lr": [Interval(numbers.Real, 0, None, closed="neither"), None],
         "weight_decay": [Interval(numbers.Real, 0, None, closed="left"), None],
         "momentum": [Interval(numbers.Real, 0, 1, closed="left")],
-        "max_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
+        "max_epochs": [
+            Interval(numbers.Integral, 1, None, closed="left"),
+            StrOptions({"auto"}),
+        ],
         "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
@@ -321,7 +333,7 @@ class SubspaceHeadClassifier(ClassifierMixin, BaseEstimator):
         lr=None,
         weight_decay=None,
         momentum=0.9,
-        max_epochs=200,
+        max_epochs="auto",
         batch_size=256,
         early_stopping=True,
         validation_fraction=0.1,
@@ -403,6 +415,15 @@ class SubspaceHeadClassifier(ClassifierMixin, BaseEstimator):
             return "lbfgs"
         return "adamw"
 
+    def _max_epochs(self, solver, n_train):
+        """The epoch cap, with ``"auto"`` resolved for ``n_train`` rows."""
+        if self.max_epochs != "auto":
+            return self.max_epochs
+        if solver == "lbfgs":
+            return _AUTO_MIN_EPOCHS
+        steps_per_epoch = math.ceil(n_train / self.batch_size)
+        return max(_AUTO_MIN_EPOCHS, math.ceil(_AUTO_MIN_STEPS / steps_per_epoch))
+
     def _validation_split(self, y_idx, solver, split_seed):
         """The skorch ``train_split`` of this fit, or None (no validation)."""
         if solver == "lbfgs" or not self.early_stopping:
@@ -421,7 +442,7 @@ class SubspaceHeadClassifier(ClassifierMixin, BaseEstimator):
             return None
         return HoldoutSplit(self.validation_fraction, split_seed)
 
-    def _build_net(self, classes, hidden, solver, train_split, seeds, device, n_rows):
+    def _build_net(self, classes, hidden, solver, train_split, seeds, device, n_train):
         module_params = {
             "n_features": self.n_features_in_,
             "n_classes": len(classes),
@@ -429,8 +450,8 @@ class SubspaceHeadClassifier(ClassifierMixin, BaseEstimator):
             "bottleneck": self.bottleneck,
         }
         check_module_size(**module_params)
-        if solver != "lbfgs":
-            n_rows = min(n_rows, self.batch_size)
+        max_epochs = self._max_epochs(solver, n_train)
+        n_rows = n_train if solver == "lbfgs" else min(n_train, self.batch_size)
         weight_decay = self.weight_decay
         if weight_decay is None:
             weight_decay = 1e-3 if solver == "lbfgs" else 1e-4
@@ -444,7 +465,7 @@ class SubspaceHeadClassifier(ClassifierMixin, BaseEstimator):
             validation=train_split is not None,
             tol=self.tol,
             patience=self.patience,
-            max_epochs=self.max_epochs,
+            max_epochs=max_epochs,
         )
         return TrainingNet(
             module=SubspaceHead,
@@ -453,7 +474,7 @@ class SubspaceHeadClassifier(ClassifierMixin, BaseEstimator):
             # does: its solution then does not depend on the seed at all.
             module__seed=None if solver == "lbfgs" else seeds["init"],
             criterion=WeightedCrossEntropy,
-            max_epochs=self.max_epochs,
+            max_epochs=max_epochs,
             batch_size=-1 if solver == "lbfgs" else self.batch_size,
             iterator_train__shuffle=True,
             iterator_train__seed=seeds["shuffle"],
@@ -535,17 +556,24 @@ class SubspaceHeadClassifier(ClassifierMixin, BaseEstimator):
             seeds = draw_seeds(self.random_state)
             solver = self._solver(len(y_idx), len(classes), hidden)
             train_split = self._validation_split(y_idx, solver, seeds["split"])
-            self.net_ = self._build_net(
-                classes, hidden, solver, train_split, seeds, device, len(y_idx)
-            )
-            self.net_.fit(X, targets)
-            self.optimizer_ = solver
-            self.device_ = str(device)
-            self.validation_size_ = (
+            n_valid = (
                 0
                 if train_split is None
                 else n_validation(y_idx, self.validation_fraction)
             )
+            self.net_ = self._build_net(
+                classes,
+                hidden,
+                solver,
+                train_split,
+                seeds,
+                device,
+                len(y_idx) - n_valid,
+            )
+            self.net_.fit(X, targets)
+            self.optimizer_ = solver
+            self.device_ = str(device)
+            self.validation_size_ = n_valid
         self.classes_ = classes
         self._record_stopping()
         return self
@@ -559,7 +587,7 @@ class SubspaceHeadClassifier(ClassifierMixin, BaseEstimator):
         self.converged_ = warn_if_not_converged(
             self.net_,
             tol=self.tol,
-            max_epochs=self.max_epochs,
+            max_epochs=self.net_.max_epochs,
             estimator=type(self).__name__,
         )
 

@@ -57,7 +57,7 @@ def test_default_linear_head_matches_logistic_regression_on_digits():
     reference = LogisticRegression().fit(X_train, y_train).score(X_test, y_test)
     assert head.optimizer_ == "lbfgs"
     assert head.converged_
-    assert head.n_iter_ < head.max_epochs
+    assert head.n_iter_ < head.net_.max_epochs
     assert head.score(X_test, y_test) >= reference - 0.01
 
 
@@ -102,7 +102,7 @@ def test_default_mlp_head_stops_on_validation_loss_before_the_cap(data):
     head = SubspaceHeadClassifier((32,), device="cpu", random_state=0).fit(X, y)
     assert head.optimizer_ == "adamw"
     assert head.converged_
-    assert head.n_iter_ < head.max_epochs
+    assert head.n_iter_ < head.net_.max_epochs
     assert head.n_iter_ == head.best_epoch_ + head.patience
     assert head.score(X, y) > 0.9
 

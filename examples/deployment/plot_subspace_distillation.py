@@ -97,6 +97,7 @@ distiller = SubspaceDistiller(
     student_params={"hidden_layer_sizes": (64,)},
     n_components=32,
     max_epochs=20,
+    tol=None,  # exactly 20 epochs, as in the comparison below
     lr=3e-3,
     head=head,
     device="cpu",
@@ -135,6 +136,7 @@ result = distillation_comparison(
     seeds=3,
     head=head,
     max_epochs=20,
+    tol=None,  # the same 20 epochs for every method
     lr=3e-3,
     device="cpu",
 )

@@ -246,6 +246,8 @@ def run(args):
         head=embedded_head(device=args.device),
         lr=args.lr,
         max_epochs=args.max_epochs,
+        # --max-epochs is the same fixed budget for every method.
+        tol=None,
         batch_size=args.batch_size,
         temperature=args.temperature,
         alpha=args.alpha,

@@ -154,7 +154,7 @@ def split_rows(split, y_idx):
     >>> from sklearn_subspace.distill._training import split_rows, validation_split
     >>> y = np.repeat([0, 1], 10)
     >>> train, valid = split_rows(validation_split(y, 0.2, seed=0), y)
-    >>> len(train), len(valid), sorted(y[valid])
+    >>> len(train), len(valid), y[valid].tolist()
     (16, 4, [0, 0, 1, 1])
     """
     y_idx = np.asarray(y_idx)

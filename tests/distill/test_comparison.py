@@ -2,6 +2,9 @@ import matplotlib
 import numpy as np
 import pytest
 import torch
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils.class_weight import compute_sample_weight
+from skorch.callbacks import Callback
 from torch import nn
 
 from sklearn_subspace.distill import (
@@ -253,3 +256,95 @@ def test_methods_constant_lists_the_four_students():
 def test_result_repr_names_its_methods(comparison):
     assert repr(comparison).startswith("DistillationComparison(21 runs")
     assert isinstance(comparison, DistillationComparison)
+
+
+class _ValidationRows(Callback):
+    """Records, per trained student, the inputs of its validation part."""
+
+    def __init__(self):
+        self.rows = []
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        self.rows.append(None)
+
+    def on_epoch_end(self, net, dataset_valid=None, **kwargs):
+        self.rows[-1] = dataset_valid.X.numpy().copy()
+
+
+def test_every_method_validates_on_the_same_rows_through_user_callbacks(problem):
+    X, y, F, X_test, y_test, _ = problem
+    recorder = _ValidationRows()
+    distillation_comparison(
+        X,
+        y,
+        X_test,
+        y_test,
+        teacher_features=F,
+        n_components=[4],
+        seeds=1,
+        max_epochs=1,
+        tol=None,
+        student_params=STUDENT,
+        callbacks=[recorder],
+        device="cpu",
+    )
+    assert len(recorder.rows) == 4  # scratch, kd, fitnets, subspace
+    first = recorder.rows[0]
+    assert first.shape == (18, 12)  # 10 % of 180, every class on both sides
+    for rows in recorder.rows[1:]:
+        np.testing.assert_array_equal(rows, first)
+
+
+def test_class_weight_is_the_matching_sample_weight_for_students_and_heads(
+    problem,
+):
+    X, y, F, X_test, y_test, F_test = problem
+    kwargs = dict(
+        teacher_features=F,
+        teacher_features_test=F_test,
+        n_components=[4],
+        methods=["scratch", "fitnets", "subspace"],
+        seeds=1,
+        max_epochs=2,
+        tol=None,
+        student_params=STUDENT,
+        device="cpu",
+    )
+    # An unbalanced training set, so that balancing changes the weights.
+    keep = (y != 2) | (np.arange(len(y)) % 3 == 0)
+    X, y, F = X[keep], y[keep], F[keep]
+    kwargs["teacher_features"] = F
+    balanced = distillation_comparison(
+        X, y, X_test, y_test, class_weight="balanced", **kwargs
+    )
+    weighted = distillation_comparison(
+        X,
+        y,
+        X_test,
+        y_test,
+        sample_weight=compute_sample_weight("balanced", y),
+        **kwargs,
+    )
+    plain = distillation_comparison(X, y, X_test, y_test, **kwargs)
+    assert balanced.histories == weighted.histories
+    columns = ["method", "n_components", "test_accuracy", "teacher_feature_accuracy"]
+    assert balanced.table[columns].equals(weighted.table[columns])
+    for key, history in plain.histories.items():
+        assert history["train_loss"] != balanced.histories[key]["train_loss"]
+
+
+def test_students_that_hit_max_epochs_warn(problem):
+    X, y, F, X_test, y_test, _ = problem
+    with pytest.warns(ConvergenceWarning, match="scratch student stopped at"):
+        distillation_comparison(
+            X,
+            y,
+            X_test,
+            y_test,
+            teacher_features=F,
+            methods=["scratch"],
+            seeds=1,
+            max_epochs=2,
+            student_params=STUDENT,
+            device="cpu",
+        )

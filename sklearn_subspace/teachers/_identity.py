@@ -479,6 +479,18 @@ def library_versions():
     return versions
 
 
+_FP32_PRECISION_BACKENDS = (
+    "cuda.matmul",
+    "cudnn",
+    "cudnn.conv",
+    "cudnn.rnn",
+    "mkldnn",
+    "mkldnn.matmul",
+    "mkldnn.conv",
+    "mkldnn.rnn",
+)
+
+
 def numerics_description(device, precision):
     """The device and every torch setting that changes float results."""
     described = {
@@ -500,8 +512,8 @@ def numerics_description(device, precision):
             cudnn_benchmark=bool(cudnn.benchmark),
             cudnn_deterministic=bool(cudnn.deterministic),
         )
-    # torch >= 2.9 also sets TF32 / bf16 use per backend in one string.
-    for backend in ("cuda.matmul", "cudnn", "mkldnn"):
+    # torch >= 2.9 also sets TF32 / bf16 use per backend and operation.
+    for backend in _FP32_PRECISION_BACKENDS:
         module = torch.backends
         for part in backend.split("."):
             module = getattr(module, part, None)

@@ -71,6 +71,29 @@ def _shards(cache_dir):
     return sorted(Path(cache_dir).glob("*/??/[!.]*.npz"))
 
 
+def _backend(path):
+    module = torch.backends
+    for part in path.split("."):
+        module = getattr(module, part, None)
+    return module
+
+
+@pytest.fixture
+def restore_numerics():
+    """Put torch's float settings back: setting one flag moves others."""
+    backends = [
+        backend
+        for name in _identity._FP32_PRECISION_BACKENDS
+        if isinstance(getattr(backend := _backend(name), "fp32_precision", None), str)
+    ]
+    matmul_precision = torch.get_float32_matmul_precision()
+    saved = [backend.fp32_precision for backend in backends]
+    yield
+    torch.set_float32_matmul_precision(matmul_precision)
+    for backend, value in zip(backends, saved):
+        backend.fp32_precision = value
+
+
 @pytest.fixture
 def X(rng):
     return rng.rand(10, 8).astype(np.float32)
@@ -170,18 +193,14 @@ def test_a_library_version_change_is_a_cache_miss(tmp_path, X, monkeypatch):
     assert versions == {meta["versions"]["torch"], "999.0"}
 
 
-def test_numerics_settings_are_part_of_the_key(tmp_path, X):
+def test_numerics_settings_are_part_of_the_key(tmp_path, X, restore_numerics):
     _extract(make_mlp(), X, cache_dir=tmp_path)
     (meta,) = _meta(tmp_path)
     assert meta["numerics"]["device"] == "cpu"
     assert meta["numerics"]["float32_matmul_precision"] == "highest"
-    previous = torch.get_float32_matmul_precision()
     torch.set_float32_matmul_precision("medium")
-    try:
-        reset_forward_pass_count()
-        _extract(make_mlp(), X, cache_dir=tmp_path)
-    finally:
-        torch.set_float32_matmul_precision(previous)
+    reset_forward_pass_count()
+    _extract(make_mlp(), X, cache_dir=tmp_path)
     assert forward_pass_count() == len(X)
     settings = sorted(
         m["numerics"]["float32_matmul_precision"] for m in _meta(tmp_path)
@@ -242,21 +261,17 @@ def test_a_model_that_cannot_be_identified_is_run_without_the_cache(
 
 
 def test_cuda_tf32_switches_split_the_key_from_each_other_and_from_the_cpu(
-    monkeypatch,
+    monkeypatch, restore_numerics
 ):
     # Runs without a GPU: only the device queries are simulated.
     monkeypatch.setattr(torch.cuda, "get_device_capability", lambda _d: (9, 0))
     monkeypatch.setattr(torch.backends.cudnn, "version", lambda: 91000)
     cuda, cpu = torch.device("cuda"), torch.device("cpu")
     matmul = torch.backends.cuda.matmul
-    previous = matmul.allow_tf32
-    try:
-        matmul.allow_tf32 = False
-        strict = _identity.numerics_description(cuda, "float32")
-        matmul.allow_tf32 = True
-        tf32 = _identity.numerics_description(cuda, "float32")
-    finally:
-        matmul.allow_tf32 = previous
+    matmul.allow_tf32 = False
+    strict = _identity.numerics_description(cuda, "float32")
+    matmul.allow_tf32 = True
+    tf32 = _identity.numerics_description(cuda, "float32")
     assert strict["matmul_allow_tf32"] is False and tf32["matmul_allow_tf32"] is True
     assert strict["capability"] == [9, 0]
     assert "cudnn_allow_tf32" in strict

@@ -201,10 +201,18 @@ class DistillationComparison:
         notes.append(f"Mean ± std over {n_seeds} seed(s).")
         s = self.settings
         if s:
+            if s.get("tol", None) is None:
+                epochs = f"{s.get('max_epochs')} epochs"
+            else:
+                epochs = (
+                    f"at most {s.get('max_epochs')} epochs, stopping "
+                    f"{s.get('patience')} epochs after the validation accuracy "
+                    "last improved"
+                )
             notes.append(
                 f"Same budget for every student: {s.get('optimizer')} lr "
                 f"{s.get('lr')}, weight decay {s.get('weight_decay')}, "
-                f"{s.get('max_epochs')} epochs, batch {s.get('batch_size')}; best "
+                f"{epochs}, batch {s.get('batch_size')}; best "
                 f"epoch on a {s.get('validation_fraction')} validation split of "
                 "the training data."
             )

@@ -115,6 +115,7 @@ def test_markdown_table_lists_every_method_with_mean_and_std(comparison):
     assert "| scratch (cross-entropy) |  | " in text
     assert " ± " in text
     assert "Mean ± std over 3 seed(s)" in text
+    assert "4 epochs, batch 32; best epoch on a 0.1 validation split" in text
 
 
 def test_learning_curves_average_the_validation_accuracy(comparison):
@@ -336,7 +337,7 @@ def test_class_weight_is_the_matching_sample_weight_for_students_and_heads(
 def test_students_that_hit_max_epochs_warn(problem):
     X, y, F, X_test, y_test, _ = problem
     with pytest.warns(ConvergenceWarning, match="scratch student stopped at"):
-        distillation_comparison(
+        result = distillation_comparison(
             X,
             y,
             X_test,
@@ -348,3 +349,7 @@ def test_students_that_hit_max_epochs_warn(problem):
             student_params=STUDENT,
             device="cpu",
         )
+    assert (
+        "at most 2 epochs, stopping 10 epochs after the validation accuracy last "
+        "improved" in result.to_markdown()
+    )

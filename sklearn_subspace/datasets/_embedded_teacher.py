@@ -23,9 +23,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from skorch.callbacks import LRScheduler
 from torch import nn
 
 from .._atomic import atomic_write
+from ..training import EpochProgress, TrainingNet, WeightedCrossEntropy
 
 # Bump when the architecture or the training recipe changes, so that stale
 # cached weights are never loaded into a different network.
@@ -245,51 +247,47 @@ def _training_key(X, y, n_classes, random_state, architecture="digits"):
 
 
 def _fit_cnn(net, X, y, recipe, random_state, verbose):
-    """Train ``net`` on ``(X, y)`` with ``recipe``; the one training loop here.
+    """Train ``net`` on ``(X, y)`` with ``recipe``, through the library's engine.
 
-    Plain mini-batch AdamW on in-memory tensors, optionally with a one-cycle
-    learning rate, no augmentation and no validation split. A fixed thread
-    count and a seeded batch order make the weights a pure function of the
-    seed on a given CPU.
+    Plain mini-batch AdamW for a fixed number of epochs, optionally with a
+    one-cycle learning rate, no augmentation and no validation split. A
+    fixed thread count and a seeded batch order make the weights a pure
+    function of the seed on a given CPU.
     """
-    # Imported here: the study package imports this one at load time.
-    from ..study._threads import fixed_threads
-
-    with fixed_threads(recipe.get("threads", 1)):
-        generator = torch.Generator().manual_seed(random_state)
-        optimizer = torch.optim.AdamW(
-            net.parameters(), lr=recipe["lr"], weight_decay=recipe["weight_decay"]
-        )
-        X_t = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32))
-        y_t = torch.from_numpy(np.asarray(y, dtype=np.int64))
-        batch_size = recipe["batch_size"]
-        n_batches = -(-len(X_t) // batch_size)
-        scheduler = None
-        if recipe.get("schedule") == "onecycle":
-            scheduler = torch.optim.lr_scheduler.OneCycleLR(
-                optimizer,
+    batch_size = recipe["batch_size"]
+    callbacks = []
+    if recipe.get("schedule") == "onecycle":
+        callbacks.append(
+            LRScheduler(
+                policy=torch.optim.lr_scheduler.OneCycleLR,
+                step_every="batch",
                 max_lr=recipe["lr"],
                 epochs=recipe["epochs"],
-                steps_per_epoch=n_batches,
+                steps_per_epoch=-(-len(X) // batch_size),
             )
-
-        epochs = range(recipe["epochs"])
-        if verbose:
-            from tqdm.auto import tqdm
-
-            epochs = tqdm(epochs, desc="training embedded teacher", unit="epoch")
-        net.train()
-        for _ in epochs:
-            order = torch.randperm(len(X_t), generator=generator)
-            for start in range(0, len(X_t), batch_size):
-                idx = order[start : start + batch_size]
-                optimizer.zero_grad(set_to_none=True)
-                loss = nn.functional.cross_entropy(net(X_t[idx]), y_t[idx])
-                loss.backward()
-                optimizer.step()
-                if scheduler is not None:
-                    scheduler.step()
-    return net.eval()
+        )
+    if verbose:
+        callbacks.append(EpochProgress("training embedded teacher"))
+    trainer = TrainingNet(
+        module=net,
+        criterion=WeightedCrossEntropy,
+        optimizer=torch.optim.AdamW,
+        lr=recipe["lr"],
+        optimizer__weight_decay=recipe["weight_decay"],
+        max_epochs=recipe["epochs"],
+        batch_size=batch_size,
+        iterator_train__shuffle=True,
+        iterator_train__seed=random_state,
+        train_split=None,
+        callbacks=callbacks,
+        n_threads=recipe.get("threads", 1),
+        device="cpu",
+        verbose=0,
+    )
+    trainer.fit(
+        np.ascontiguousarray(X, dtype=np.float32), np.asarray(y, dtype=np.int64)
+    )
+    return trainer.module_.eval()
 
 
 def _atomic_torch_save(state, path):

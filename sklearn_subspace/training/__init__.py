@@ -15,6 +15,7 @@ from ._criterion import CallableLoss
 from ._data import SliceLoader, TensorData, as_float32_tensor
 from ._inference import PREDICT_BATCH_SIZE, module_outputs
 from ._net import TrainingNet, WeightedCrossEntropy
+from ._progress import EpochProgress
 from ._seeds import draw_seeds
 from ._split import (
     HoldoutSplit,
@@ -28,6 +29,7 @@ __all__ = [
     "PREDICT_BATCH_SIZE",
     "CallableLoss",
     "ConvergenceMonitor",
+    "EpochProgress",
     "FiniteLoss",
     "HoldoutSplit",
     "SliceLoader",

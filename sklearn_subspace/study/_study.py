@@ -30,10 +30,10 @@ from .._seeds import check_seeds
 from ..diagnostics import estimate_intrinsic_dimension
 from ..head import SubspaceHeadClassifier
 from ..projection import PROJECTION_FAMILIES, JLSubspaceTransformer
+from ..training import fixed_threads
 from ._checkpoint import RowCheckpoint, study_fingerprint
 from ._pca import TruncatedPCA, fit_shared_pca
 from ._report import StudyResult, assemble_table
-from ._threads import fixed_threads
 
 #: Baselines the study can run next to the random projections.
 BASELINES = ("full", "pca", "learned")

@@ -128,7 +128,7 @@ def distiller_fit(X, y, F):
         batch_size=BATCH,
         device="cpu",
         random_state=0,
-        head=SubspaceHeadClassifier(max_epochs=2, early_stopping=False),
+        head=SubspaceHeadClassifier(),
     ).fit(X, y, teacher_features=F)
     return distiller.student_train_time_
 

@@ -1,8 +1,9 @@
 """The distillation experiment: subspace-native students against the baselines.
 
 :func:`distillation_comparison` trains the same student architecture, with the
-same budget (optimizer, learning rate, epochs, batch size), on the same
-training split and batch order, in four ways:
+same settings (optimizer, learning rate, epoch cap, batch size) and stopping
+rule, on the same training split and batch order, through the library's one
+training engine (see :mod:`._training`), in four ways:
 
 - ``"scratch"``: cross-entropy on the labels;
 - ``"kd"``: Hinton et al.'s knowledge distillation on the teacher's logits;

@@ -44,3 +44,12 @@ def write_mnist_files(folder, *, n_train=60, n_test=20, gzipped=True):
         )
         arrays[split] = (images, labels)
     return arrays
+
+
+def hide_debian_fashion_mnist(monkeypatch, tmp_path):
+    """Hide the Debian package's copy, so that a test sees only its own data."""
+    from sklearn_subspace.datasets import _fashion_mnist
+
+    monkeypatch.setattr(
+        _fashion_mnist, "DEBIAN_FASHION_MNIST", tmp_path / "no-debian-package"
+    )

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 import torch
-from idx_utils import tiny_images, write_mnist_files
+from idx_utils import hide_debian_fashion_mnist, tiny_images, write_mnist_files
 
 from sklearn_subspace.datasets import (
     RECIPES,
@@ -83,7 +83,8 @@ def test_uint8_channels_last_images_are_refused_with_the_conversion():
         train_embedded_teacher(X, np.arange(4))
 
 
-def test_embedded_task_on_fashion_mnist_files(tmp_path, no_debian_fashion_mnist):
+def test_embedded_task_on_fashion_mnist_files(tmp_path, monkeypatch):
+    hide_debian_fashion_mnist(monkeypatch, tmp_path)
     write_mnist_files(tmp_path / "data", n_train=60, n_test=20)
     task = load_embedded_task(
         "fashion-mnist", data_dir=tmp_path / "data", cache_dir=tmp_path / "cache"
@@ -97,8 +98,9 @@ def test_embedded_task_on_fashion_mnist_files(tmp_path, no_debian_fashion_mnist)
 
 
 def test_embedded_study_task_on_a_larger_dataset_uses_the_default_head(
-    tmp_path, no_debian_fashion_mnist
+    tmp_path, monkeypatch
 ):
+    hide_debian_fashion_mnist(monkeypatch, tmp_path)
     write_mnist_files(tmp_path / "data", n_train=60, n_test=20)
     task = build_task(
         "embedded",

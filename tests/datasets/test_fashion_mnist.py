@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
-from idx_utils import write_mnist_files
+from idx_utils import hide_debian_fashion_mnist, write_mnist_files
 
 from sklearn_subspace import cli
 from sklearn_subspace.datasets import DatasetUnavailableError, load_dataset
@@ -17,8 +17,9 @@ needs_package = pytest.mark.skipif(
 
 @pytest.mark.parametrize("layout", [".", "FashionMNIST/raw"])
 def test_idx_files_are_found_in_data_dir_or_torchvision_layout(
-    tmp_path, no_debian_fashion_mnist, layout
+    tmp_path, monkeypatch, layout
 ):
+    hide_debian_fashion_mnist(monkeypatch, tmp_path)
     written = write_mnist_files(tmp_path / layout)
     data = load_dataset("fashion-mnist", data_dir=tmp_path, download=False)
     assert data.name == "fashion-mnist" and data.modality == "image"
@@ -26,9 +27,8 @@ def test_idx_files_are_found_in_data_dir_or_torchvision_layout(
     np.testing.assert_array_equal(data.y_train, written["train"][1])
 
 
-def test_missing_fashion_mnist_names_the_debian_package(
-    tmp_path, no_debian_fashion_mnist
-):
+def test_missing_fashion_mnist_names_the_debian_package(tmp_path, monkeypatch):
+    hide_debian_fashion_mnist(monkeypatch, tmp_path)
     with pytest.raises(DatasetUnavailableError) as info:
         load_dataset("fashion-mnist", data_dir=tmp_path, download=False)
     message = str(info.value)
@@ -37,9 +37,8 @@ def test_missing_fashion_mnist_names_the_debian_package(
     assert "downloading is off" in message
 
 
-def test_offline_switch_keeps_fashion_mnist_from_downloading(
-    tmp_path, no_debian_fashion_mnist, monkeypatch
-):
+def test_offline_switch_keeps_fashion_mnist_from_downloading(tmp_path, monkeypatch):
+    hide_debian_fashion_mnist(monkeypatch, tmp_path)
     monkeypatch.setenv("SKLEARN_SUBSPACE_OFFLINE", "1")
     with pytest.raises(DatasetUnavailableError, match="downloading is off"):
         load_dataset("fashion-mnist", data_dir=tmp_path, download=True)
@@ -56,9 +55,8 @@ def test_the_debian_package_gives_the_real_dataset(tmp_path):
     assert data.y_train[:10].tolist() == [9, 0, 0, 3, 0, 2, 7, 2, 5, 5]
 
 
-def test_study_command_runs_on_fashion_mnist_files(
-    tmp_path, no_debian_fashion_mnist, capsys
-):
+def test_study_command_runs_on_fashion_mnist_files(tmp_path, monkeypatch, capsys):
+    hide_debian_fashion_mnist(monkeypatch, tmp_path)
     write_mnist_files(tmp_path / "data", n_train=100, n_test=40)
     status = cli.main(
         [

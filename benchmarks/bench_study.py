@@ -22,8 +22,8 @@ import statistics
 import tempfile
 import time
 
+from sklearn_subspace.head import SubspaceHeadClassifier
 from sklearn_subspace.study import compression_study, load_embedded_task
-from sklearn_subspace.study._tasks import embedded_head
 
 _BUDGET_S = 300.0
 
@@ -39,7 +39,7 @@ def _time_study(F_train, y_train, F_test, y_test, n_threads):
         projections=["gaussian", "srht"],
         baselines=["full", "pca", "learned"],
         seeds=1,
-        head=embedded_head(device="cpu"),
+        head=SubspaceHeadClassifier(device="cpu"),
         intrinsic_dimension=False,
         n_threads=n_threads,
         progress=False,

@@ -220,8 +220,8 @@ def run(args):
     int
         The exit status, 0 on success.
     """
+    from ..head import SubspaceHeadClassifier
     from ..study import load_embedded_task
-    from ..study._tasks import embedded_head
     from ._baselines import distillation_comparison
 
     start = time.perf_counter()
@@ -243,7 +243,7 @@ def run(args):
         seeds=args.seeds,
         projection=args.projection,
         # The head the compression study trains on this task.
-        head=embedded_head(device=args.device),
+        head=SubspaceHeadClassifier(device=args.device),
         lr=args.lr,
         max_epochs=args.max_epochs,
         # --max-epochs is the same fixed budget for every method.

@@ -450,6 +450,7 @@ class SubspaceHeadClassifier(ClassifierMixin, BaseEstimator):
             "bottleneck": self.bottleneck,
         }
         check_module_size(**module_params)
+        linear = not hidden and self.bottleneck is None
         max_epochs = self._max_epochs(solver, n_train)
         n_rows = n_train if solver == "lbfgs" else min(n_train, self.batch_size)
         weight_decay = self.weight_decay
@@ -471,8 +472,9 @@ class SubspaceHeadClassifier(ClassifierMixin, BaseEstimator):
             module=SubspaceHead,
             **{f"module__{key}": value for key, value in module_params.items()},
             # The convex linear problem starts at zero, as LogisticRegression
-            # does: its solution then does not depend on the seed at all.
-            module__seed=None if solver == "lbfgs" else seeds["init"],
+            # does: its solution then does not depend on the seed at all. (A
+            # hidden layer or bottleneck would be stuck at zero: a saddle.)
+            module__seed=None if solver == "lbfgs" and linear else seeds["init"],
             criterion=WeightedCrossEntropy,
             max_epochs=max_epochs,
             batch_size=-1 if solver == "lbfgs" else self.batch_size,

@@ -367,7 +367,7 @@ class StudyResult:
             if unconverged:
                 lines.append(
                     f"{unconverged} fit(s) stopped at max_epochs before "
-                    "converging (``converged`` column of the table)."
+                    "converging (`converged` column of the table)."
                 )
                 lines.append("")
         return "\n".join(lines).rstrip() + "\n"

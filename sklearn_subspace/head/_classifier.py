@@ -598,7 +598,18 @@ class SubspaceHeadClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         check_numeric_columns(X, type(self).__name__)
         X = validate_data(self, X, reset=False, dtype=np.float32, order="C")
-        return self.net_.forward(X)
+        logits = self.net_.forward(X)
+        if not torch.isfinite(logits).all():
+            # Finite features can still overflow float32 in W x + b; a NaN
+            # probability would be silently wrong.
+            rows = int((~torch.isfinite(logits).all(dim=1)).sum())
+            raise ValueError(
+                f"The head's logits overflowed float32 for {rows} sample(s): "
+                f"their features are too large (largest |value| "
+                f"{float(np.abs(X).max()):.3g}). Rescale the features, e.g. "
+                "with StandardScaler, before the head."
+            )
+        return logits
 
     def decision_function(self, X):
         """Return the head's logits.

@@ -17,6 +17,7 @@ from sklearn_subspace.datasets import (
     load_embedded_task,
     train_embedded_teacher,
 )
+from sklearn_subspace.head import SubspaceHeadClassifier
 from sklearn_subspace.study._tasks import build_task, teacher_spec
 from sklearn_subspace.teachers import forward_pass_count, reset_forward_pass_count
 
@@ -318,12 +319,11 @@ def test_paper_task_uses_the_paper_head_preset(tmp_path):
     assert task.learned_head is None  # the learned baseline uses the preset too
 
 
-def test_embedded_task_gives_the_learned_baseline_a_smaller_step(embedded):
+def test_embedded_digits_task_gives_the_learned_baseline_a_fixed_budget(embedded):
     cache, _ = embedded
     task = build_task("embedded", cache_dir=cache, progress=False)
-    assert task.head.get_params()["lr"] == 1e-2
+    default = SubspaceHeadClassifier(device="auto").get_params()
+    assert task.head.get_params() == default
     learned = task.learned_head.get_params()
-    assert learned["lr"] == 1e-3
-    assert {k: v for k, v in learned.items() if k != "lr"} == {
-        k: v for k, v in task.head.get_params().items() if k != "lr"
-    }
+    assert (learned["optimizer"], learned["batch_size"]) == ("adamw", 64)
+    assert (learned["max_epochs"], learned["tol"]) == (30, None)

@@ -488,6 +488,10 @@ class SubspaceHeadClassifier(ClassifierMixin, BaseEstimator):
             n_threads=threads_for_step(
                 n_rows, self.n_features_in_, len(classes), device
             ),
+            # The linear head's loss and gradients in closed form: the same
+            # values as autograd at a fraction of the cost per L-BFGS
+            # evaluation (see benchmarks/bench_head.py).
+            linear_layer="layers.0" if linear else None,
             device=str(device),
             verbose=self.verbose,
             **settings,

@@ -26,6 +26,7 @@ from skorch.callbacks import Callback
 from skorch.utils import TeeGenerator
 from torch import nn
 
+from ._closed_form import linear_cross_entropy
 from ._data import SliceLoader, TensorData, as_float32_tensor
 from ._lbfgs import ScipyLBFGS
 from ._threads import fixed_threads
@@ -170,6 +171,12 @@ class TrainingNet(NeuralNet):
     n_threads : int or None, default=None
         Torch and BLAS threads while training (see
         :func:`threads_for_step`); None leaves the process's settings.
+    linear_layer : str or None, default=None
+        Name (in ``module.named_modules()``) of an ``nn.Linear`` that is the
+        whole model, for a criterion of :class:`WeightedCrossEntropy`: the
+        training step then computes the loss and its gradients in closed
+        form (:mod:`._closed_form`) instead of through autograd. The
+        caller vouches that the module's output is that layer's output.
 
     Notes
     -----
@@ -195,13 +202,16 @@ class TrainingNet(NeuralNet):
     True
     """
 
-    def __init__(self, module, *args, l2=0.0, n_threads=None, **kwargs):
+    def __init__(
+        self, module, *args, l2=0.0, n_threads=None, linear_layer=None, **kwargs
+    ):
         # Slices of whole tensors, not a DataLoader collating sample by sample.
         kwargs.setdefault("iterator_train", SliceLoader)
         kwargs.setdefault("iterator_valid", SliceLoader)
         super().__init__(module, *args, **kwargs)
         self.l2 = l2
         self.n_threads = n_threads
+        self.linear_layer = linear_layer
 
     def partial_fit(self, X, y=None, classes=None, **fit_params):
         # ``fit`` goes through here too.
@@ -281,6 +291,20 @@ class TrainingNet(NeuralNet):
         self.optimizer_.step(closure)
         # As skorch's accumulator: the loss at the start of the step.
         return steps[0]
+
+    def train_step_single(self, batch, **fit_params):
+        """skorch's step, or the closed-form one for a plain linear model."""
+        if (
+            self.linear_layer is None
+            or fit_params
+            or not isinstance(self.criterion_, WeightedCrossEntropy)
+        ):
+            return super().train_step_single(batch, **fit_params)
+        X, targets = batch
+        targets = targets if isinstance(targets, tuple) else (targets,)
+        layer = dict(self.module_.named_modules())[self.linear_layer]
+        loss, logits = linear_cross_entropy(layer, X, *targets, l2=self.l2)
+        return {"loss": loss, "y_pred": logits}
 
     def lbfgs_iterations(self):
         """L-BFGS iterations taken so far in this fit (0 for other optimizers).

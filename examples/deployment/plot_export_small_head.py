@@ -63,7 +63,7 @@ print(
 
 
 def make_head():
-    return SubspaceHeadClassifier(lr=1e-2, device="cpu", random_state=0)
+    return SubspaceHeadClassifier(device="cpu", random_state=0)
 
 
 full_head = make_head().fit(F_train, y_train)

@@ -90,7 +90,7 @@ print("teacher features:", F_train.shape)
 # accuracy (through the head) is kept. The head is then applied, unchanged,
 # to the student's outputs.
 
-head = SubspaceHeadClassifier(lr=1e-2, batch_size=64, max_epochs=30)
+head = SubspaceHeadClassifier()
 distiller = SubspaceDistiller(
     StudentMLP,
     teacher=extractor,

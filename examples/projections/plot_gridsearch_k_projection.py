@@ -73,13 +73,7 @@ pipe = Pipeline(
         ("jl", JLSubspaceTransformer(random_state=0)),
         (
             "head",
-            SubspaceHeadClassifier(
-                lr=1e-2,
-                batch_size=64,
-                max_epochs=20,
-                device="cpu",
-                random_state=0,
-            ),
+            SubspaceHeadClassifier(device="cpu", random_state=0),
         ),
     ]
 )

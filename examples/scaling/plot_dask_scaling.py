@@ -111,13 +111,7 @@ pipe = Pipeline(
         ("jl", JLSubspaceTransformer(n_components=64, random_state=0)),
         (
             "head",
-            SubspaceHeadClassifier(
-                max_epochs=10,
-                batch_size=64,
-                lr=1e-2,
-                device="cpu",
-                random_state=0,
-            ),
+            SubspaceHeadClassifier(device="cpu", random_state=0),
         ),
     ]
 )

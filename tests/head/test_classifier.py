@@ -36,19 +36,6 @@ def minibatch_head(**params):
     return fast_head(**{"optimizer": "adamw", "lr": 1e-2, **params})
 
 
-@pytest.fixture
-def data():
-    X, y = make_classification(
-        n_samples=300,
-        n_features=20,
-        n_informative=10,
-        n_classes=3,
-        class_sep=2.0,
-        random_state=0,
-    )
-    return X.astype(np.float32), y
-
-
 # -- scikit-learn's estimator checks -------------------------------------------
 
 

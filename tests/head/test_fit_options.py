@@ -23,19 +23,6 @@ from skorch.callbacks import Callback
 from sklearn_subspace.head import SubspaceHeadClassifier
 
 
-@pytest.fixture
-def data():
-    X, y = make_classification(
-        n_samples=300,
-        n_features=20,
-        n_informative=10,
-        n_classes=3,
-        class_sep=2.0,
-        random_state=0,
-    )
-    return X.astype(np.float32), y
-
-
 def _standardised(X, y, test_size=0.3):
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=test_size, stratify=y, random_state=0

@@ -16,6 +16,7 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+import scipy.linalg
 import scipy.sparse as sp
 
 PROJECTION_FAMILIES = (
@@ -164,14 +165,6 @@ class _SparseProjection(_Projection):
         return state
 
 
-def _hadamard(order, dtype):
-    """Sylvester Hadamard matrix of size ``2**order`` with +-1 entries."""
-    H = np.ones((1, 1), dtype=dtype)
-    for _ in range(order):
-        H = np.block([[H, H], [H, -H]])
-    return H
-
-
 class _SRHTProjection(_Projection):
     """Subsampled randomized Hadamard transform.
 
@@ -194,8 +187,9 @@ class _SRHTProjection(_Projection):
         order = self.padded_features.bit_length() - 1
         self._order_a = order // 2
         self._order_b = order - order // 2
-        self._H_a = _hadamard(self._order_a, self.dtype)
-        self._H_b = _hadamard(self._order_b, self.dtype)
+        # Sylvester ordering, the one ``to_dense`` computes entry by entry.
+        self._H_a = scipy.linalg.hadamard(1 << self._order_a, dtype=self.dtype)
+        self._H_b = scipy.linalg.hadamard(1 << self._order_b, dtype=self.dtype)
         self._scale = self.dtype.type(1.0 / math.sqrt(self.n_components))
 
     @property

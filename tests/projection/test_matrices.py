@@ -86,6 +86,16 @@ def test_srht_rows_are_distinct_hadamard_rows():
     np.testing.assert_allclose(M @ M.T, np.eye(k) * d, atol=1e-9)
 
 
+@pytest.mark.parametrize("d", [1, 5, 64, 300, 1000])
+def test_srht_fast_transform_is_exactly_the_dense_matrix(d):
+    # k = 4 makes the scale 1/2 and integer inputs keep every sum exact, so
+    # the two Hadamard constructions (scipy's, applied blockwise, and the
+    # entry-wise parity in ``to_dense``) must agree bit for bit.
+    X = np.random.default_rng(0).integers(-9, 10, size=(7, d)).astype(np.float64)
+    S = make_projection("srht", 4 if d > 1 else 1, d, seed=3, dtype=np.float64)
+    np.testing.assert_array_equal(S.apply(X), X @ S.to_dense().T)
+
+
 @pytest.mark.parametrize("family", ["gaussian", "sparse", "srht", "countsketch"])
 def test_sparse_input_gives_dense_output_equal_to_dense_input(family):
     X = sp.random(20, 300, density=0.05, random_state=0, format="csr")

@@ -2,6 +2,7 @@
 
 import copy
 import inspect
+import numbers
 import time
 
 import numpy as np
@@ -20,15 +21,13 @@ from torch import nn
 
 from .._device import resolve_device
 from .._frames import check_numeric_columns
-from .._param_checks import check_real
+from .._param_validation import HasMethods, Interval, StrOptions, _fit_context
 from ..head import SubspaceHeadClassifier
 from ..projection import PROJECTION_FAMILIES, JLSubspaceTransformer
 from ._training import (
     OPTIMIZERS,
     TargetScale,
     build_module,
-    check_option,
-    check_positive_int,
     check_sample_weight,
     cosine_loss,
     fit_student,
@@ -303,6 +302,28 @@ class SubspaceDistiller(
     ... # doctest: +SKIP
     """
 
+    _parameter_constraints = {
+        "student": [callable],
+        "teacher": [HasMethods(["transform"]), None],
+        "n_components": [Interval(numbers.Integral, 1, None, closed="left")],
+        "projection": [StrOptions(set(PROJECTION_FAMILIES))],
+        "loss": [StrOptions(set(LOSSES))],
+        "optimizer": [StrOptions(set(OPTIMIZERS))],
+        "lr": [Interval(numbers.Real, 0, None, closed="neither")],
+        "max_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
+        "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
+        "device": [str, torch.device],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "student_params": [dict, None],
+        "head": [HasMethods(["fit", "predict"]), None],
+        "weight_decay": [Interval(numbers.Real, 0, None, closed="left")],
+        "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither"), None],
+        "tol": [Interval(numbers.Real, 0, None, closed="left"), None],
+        "patience": [Interval(numbers.Integral, 1, None, closed="left")],
+        "callbacks": [list, None],
+    }
+
     def __init__(
         self,
         student,
@@ -345,46 +366,6 @@ class SubspaceDistiller(
         self.tol = tol
         self.patience = patience
         self.callbacks = callbacks
-
-    # -- validation ---------------------------------------------------------
-    def _check_params(self):
-        check_student(self.student, self.student_params)
-        check_positive_int("n_components", self.n_components)
-        check_option("projection", self.projection, PROJECTION_FAMILIES)
-        check_option("loss", self.loss, LOSSES)
-        check_option("optimizer", self.optimizer, OPTIMIZERS)
-        check_real("lr", self.lr, low=0.0, low_inclusive=False)
-        check_real("weight_decay", self.weight_decay, low=0.0)
-        check_positive_int("max_epochs", self.max_epochs)
-        check_positive_int("batch_size", self.batch_size)
-        check_positive_int("patience", self.patience)
-        if self.tol is not None:
-            check_real("tol", self.tol, low=0.0)
-        if self.callbacks is not None and not isinstance(self.callbacks, list):
-            raise TypeError(
-                "callbacks must be a list of skorch callbacks (or (name, "
-                f"callback) pairs) or None; got {type(self.callbacks).__name__}."
-            )
-        if self.validation_fraction is not None:
-            check_real(
-                "validation_fraction",
-                self.validation_fraction,
-                low=0.0,
-                high=1.0,
-                low_inclusive=False,
-            )
-        if self.teacher is not None and not hasattr(self.teacher, "transform"):
-            raise TypeError(
-                "teacher must be a TorchFeatureExtractor (or another transformer "
-                f"with a transform method) or None; got {type(self.teacher).__name__}."
-            )
-        if self.head is not None and not (
-            hasattr(self.head, "fit") and hasattr(self.head, "predict")
-        ):
-            raise TypeError(
-                "head must be a classifier (e.g. SubspaceHeadClassifier()) or None; "
-                f"got {type(self.head).__name__}."
-            )
 
     def _build_student(self, X, init_seed, device):
         """Build the seeded student and check its output width on one sample."""
@@ -459,6 +440,8 @@ class SubspaceDistiller(
         return np.ascontiguousarray(F, dtype=np.float32)
 
     # -- fitting ------------------------------------------------------------
+    # Not skipped: the head and teacher templates are validated when fitted.
+    @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, *, teacher_features=None, sample_weight=None):
         """Project the teacher features, fit the head, train the student.
 
@@ -483,7 +466,8 @@ class SubspaceDistiller(
         self : SubspaceDistiller
             The fitted distiller.
         """
-        self._check_params()
+        # A module instance is callable, so the constraints let it through.
+        check_student(self.student, self.student_params)
         # The teacher reads the inputs as given: e.g. uint8 images get the
         # teacher's own preprocessing, float32 copies would not.
         X_teacher = X

@@ -200,7 +200,8 @@ class SubspaceHeadClassifier(ClassifierMixin, BaseEstimator):
         and SGD. ``None`` trains exactly ``max_epochs`` epochs (restoring
         the best validation epoch when ``early_stopping``) and never warns:
         the fixed protocol of the presets. L-BFGS always runs to its own
-        tolerance (largest gradient entry below 1e-5).
+        tolerance (largest gradient entry of the mean loss below 1e-4,
+        ``LogisticRegression``'s default ``tol``).
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes in the loss, as in ``LogisticRegression``:
         ``"balanced"`` weighs each class by ``n_samples / (n_classes *

@@ -46,10 +46,11 @@ DEFAULT_LR = {"lbfgs": 1.0, "adamw": 1e-3, "sgd": 1e-2}
 LBFGS_ITERATIONS_PER_EPOCH = 100
 
 # L-BFGS stops once the largest gradient entry of the mean loss is below
-# this (or the float32 loss stops changing). Looser tolerances leave the
-# convex optimum visibly unreached on small data sets (about 1 point of
-# accuracy on breast_cancer at 1e-4; 1e-5 and 1e-6 give the same accuracy).
-LBFGS_GRADIENT_TOLERANCE = 1e-5
+# this (or the float32 loss stops changing): LogisticRegression's default
+# stopping rule (its ``tol=1e-4`` is SciPy's ``gtol`` on the same mean-loss
+# gradient). On digits, breast_cancer, wine, iris and a binary task, 1e-5
+# takes 20-70 % more iterations for the same test accuracy.
+LBFGS_GRADIENT_TOLERANCE = 1e-4
 
 # SGD momentum, as in the paper's SGD heads.
 SGD_MOMENTUM = 0.9

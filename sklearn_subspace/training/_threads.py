@@ -12,20 +12,30 @@ import threading
 from contextlib import contextmanager
 
 import torch
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 # Thread settings are process-wide, so concurrent blocks (dask worker
 # threads) share one limit: the first block in sets it, the last one out
 # restores the previous settings.
 _LOCK = threading.Lock()
 _STATE = {"depth": 0, "torch": None, "blas": None}
+# Finding the BLAS / OpenMP libraries scans the loaded shared objects, which
+# costs milliseconds: as much as a whole small fit. As scikit-learn does, scan
+# once (torch, numpy and scipy are loaded by then) and reuse the controller.
+_CONTROLLER = []
+
+
+def _controller():
+    if not _CONTROLLER:
+        _CONTROLLER.append(ThreadpoolController())
+    return _CONTROLLER[0]
 
 
 def _enter(n_threads):
     with _LOCK:
         if _STATE["depth"] == 0:
             _STATE["torch"] = torch.get_num_threads()
-            _STATE["blas"] = threadpool_limits(limits=n_threads)
+            _STATE["blas"] = _controller().limit(limits=n_threads)
         _STATE["depth"] += 1
         torch.set_num_threads(n_threads)
 

@@ -3,8 +3,21 @@
 Layout under ``cache_dir``::
 
     <namespace>/meta.json             what computed these features, and d
-    <namespace>/<ab>/<shard>.npz      keys (m, 16) uint8, features (m, d) float32,
+    <namespace>/<ab>/<shard>.npz      keys (m, 16) uint8, features (m, d),
                                       checksum, format version
+
+Features are stored in one of :data:`STORAGES` (see
+:class:`~sklearn_subspace.teachers.TorchFeatureExtractor`'s ``cache_storage``):
+
+- ``"float32"``: the features as computed, uncompressed (fastest to read);
+- ``"compressed"``: the same float32 values in a zlib-compressed ``.npz``
+  (lossless; post-ReLU features are mostly zeros and shrink several times);
+- ``"float16"``: rounded to float16, then compressed. Lossy, so it has its
+  own namespace, and the extractor rounds freshly computed features the same
+  way: what the cache returns is always what the computation returns.
+
+A reader accepts all three, so ``"float32"`` and ``"compressed"`` shards of
+the same features share one namespace.
 
 ``namespace`` digests the model identity, weights, layer, pooling, precision
 and preprocessing; a sample's key digests its content. A shard is named after
@@ -48,6 +61,10 @@ from .._atomic import TMP_PREFIX, atomic_write
 
 FORMAT_VERSION = 1
 KEY_BYTES = 16
+#: How shards store the features; see the module docstring.
+STORAGES = ("float32", "compressed", "float16")
+# The dtype each storage keeps the features in.
+_STORED_DTYPE = {"float32": np.float32, "compressed": np.float32, "float16": np.float16}
 _DAMAGED_SUFFIX = ".damaged"
 # A temporary file this old belongs to a writer that died (a shard is written
 # in well under a second); removing it keeps killed runs from leaking disk.
@@ -171,11 +188,11 @@ def _read_shard(path):
         and keys.ndim == 2
         and keys.shape[1] == KEY_BYTES
         and features.ndim == 2
-        and features.dtype == np.float32
+        and features.dtype in (np.float32, np.float16)
         and features.shape[0] == keys.shape[0]
         and np.array_equal(checksum, _checksum(keys, features))
     )
-    return (keys, features) if valid else None
+    return (keys, features.astype(np.float32, copy=False)) if valid else None
 
 
 class FeatureCache:
@@ -190,11 +207,14 @@ class FeatureCache:
         sample itself.
     description : dict
         Human-readable record of that setting, written to ``meta.json``.
+    storage : {"float32", "compressed", "float16"}, default="float32"
+        How new shards store the features (any stored kind is read).
     """
 
-    def __init__(self, root, namespace, description):
+    def __init__(self, root, namespace, description, storage="float32"):
         self.directory = Path(root).expanduser().resolve() / namespace[:32]
         self.description = description
+        self.storage = storage
         self.write_error = None  # the OSError that turned writing off, if any
         with _INDEXES_LOCK:
             key = str(self.directory)
@@ -309,14 +329,16 @@ class FeatureCache:
         if self.write_error is not None:
             return False
         keys = np.ascontiguousarray(keys, dtype=np.uint8)
-        features = np.ascontiguousarray(features, dtype=np.float32)
+        features = np.ascontiguousarray(features, dtype=_STORED_DTYPE[self.storage])
         name = hashlib.sha256(keys.tobytes()).hexdigest()[:40]
         subdir = self.directory / name[:2]
         path = subdir / f"{name}.npz"
         checksum = _checksum(keys, features)
 
+        save = np.savez if self.storage == "float32" else np.savez_compressed
+
         def write(handle):
-            np.savez(
+            save(
                 handle,
                 keys=keys,
                 features=features,

@@ -17,7 +17,7 @@ from torch import nn
 
 from .._device import resolve_device
 from .._frames import check_numeric_columns
-from ._cache import FORMAT_VERSION, FeatureCache
+from ._cache import FORMAT_VERSION, STORAGES, FeatureCache
 from ._identity import (
     digest_json,
     library_versions,
@@ -177,6 +177,16 @@ class TorchFeatureExtractor(
         forward hook, a module left in training mode, an attribute with no
         readable state) is run without the cache, with a warning. None
         disables caching.
+    cache_storage : {"float32", "compressed", "float16"}, default="float32"
+        How the cache stores features. ``"float32"`` keeps them as computed,
+        uncompressed (fastest to read). ``"compressed"`` keeps the same
+        values in zlib-compressed shards: post-ReLU features are mostly
+        zeros and take several times less disk, for a slower write and read
+        (``benchmarks/bench_cache.py`` measures both). ``"float16"`` rounds
+        the features to float16 and compresses them: the smallest, and
+        lossy, so the extractor then returns float16-rounded features (as
+        float32) whether or not they come from the cache, and they are
+        cached apart from the exact ones.
     progress : bool, default=False
         Show a tqdm progress bar over batches.
 
@@ -259,6 +269,7 @@ class TorchFeatureExtractor(
         preprocess="auto",
         random_state=0,
         cache_dir=None,
+        cache_storage="float32",
         progress=False,
     ):
         self.model = model
@@ -273,6 +284,7 @@ class TorchFeatureExtractor(
         self.preprocess = preprocess
         self.random_state = random_state
         self.cache_dir = cache_dir
+        self.cache_storage = cache_storage
         self.progress = progress
 
     # -- fitting ------------------------------------------------------------
@@ -290,6 +302,7 @@ class TorchFeatureExtractor(
         _check_option(self.pooling, "pooling", POOLING_OPTIONS)
         _check_option(self.precision, "precision", PRECISION_OPTIONS)
         _check_option(self.preprocess, "preprocess", PREPROCESS_OPTIONS)
+        _check_option(self.cache_storage, "cache_storage", STORAGES)
         _check_int(self.batch_size, "batch_size", 1)
         _check_int(self.num_workers, "num_workers", 0)
         _check_int(self.max_length, "max_length", 1)
@@ -437,6 +450,9 @@ class TorchFeatureExtractor(
             description["preprocess"] = self.preprocess
         if teacher.modality == "text":
             description["max_length"] = int(self.max_length)
+        if self.cache_storage == "float16":
+            # Rounded features are other values: never mixed with exact ones.
+            description["rounding"] = "float16"
         return description
 
     def _known_n_features(self):
@@ -482,13 +498,15 @@ class TorchFeatureExtractor(
                     UserWarning,
                     stacklevel=3,
                 )
-            return self._compute(teacher, samples)
+            return self._round(self._compute(teacher, samples))
         description = self._cache_description(teacher)
         namespace = digest_json(description)
         if self.cache_dir is None:
-            features = self._compute(teacher, samples)
+            features = self._round(self._compute(teacher, samples))
         else:
-            cache = FeatureCache(self.cache_dir, namespace, description)
+            cache = FeatureCache(
+                self.cache_dir, namespace, description, storage=self.cache_storage
+            )
             features = self._compute_cached(teacher, samples, cache)
         with _N_FEATURES_LOCK:
             _N_FEATURES[namespace] = features.shape[1]
@@ -500,6 +518,19 @@ class TorchFeatureExtractor(
         parts = []
         self._run(teacher, samples, selections, lambda _sel, f: parts.append(f))
         return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+    def _round(self, features):
+        """Features as ``cache_storage`` keeps them (float16-rounded or not)."""
+        if self.cache_storage != "float16":
+            return features
+        rounded = features.astype(np.float16)
+        if not np.isfinite(rounded).all() and np.isfinite(features).all():
+            raise ValueError(
+                "The teacher's features exceed float16's range (|x| > 65504), "
+                "so cache_storage='float16' cannot store them. Use "
+                "cache_storage='compressed', which keeps float32 values."
+            )
+        return rounded.astype(np.float32)
 
     def _compute_cached(self, teacher, samples, cache):
         keys = samples.keys()
@@ -524,6 +555,7 @@ class TorchFeatureExtractor(
 
         def on_batch(sel, batch_features):
             nonlocal features
+            batch_features = self._round(batch_features)
             cache.store(keys[sel], batch_features)
             if features is None:
                 features = np.empty((len(first), batch_features.shape[1]), np.float32)

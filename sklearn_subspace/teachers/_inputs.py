@@ -278,37 +278,56 @@ def parse_texts(X):
 
 
 # -- batch builders ------------------------------------------------------------
-class ResizeCropNormalize(torch.nn.Module):
-    """Resize the short side, center-crop and normalise a batch of images.
+def resize_crop_normalize(resize_size, crop_size, mean, std, interpolation="bilinear"):
+    """Resize the short side, center-crop and normalise, as torchvision does.
 
-    Mirrors torchvision's ``ImageClassification`` transform for teachers
-    whose preprocessing is given as settings (timm's data config). Works on
-    uint8 images or float images in [0, 1], one image or a batch.
+    The preprocessing of teachers that give it as settings (timm's data
+    config), built from ``torchvision.transforms.v2``: the same steps as
+    torchvision's ``ImageClassification`` transform. Works on uint8 images
+    or float images in [0, 1], one ``(C, H, W)`` image or an
+    ``(n, C, H, W)`` batch, and returns float32.
+
+    Parameters
+    ----------
+    resize_size : int
+        Length the shorter image side is resized to (antialiased).
+    crop_size : tuple of int
+        ``(height, width)`` of the center crop.
+    mean, std : sequence of float
+        Per-channel normalisation, applied after scaling to [0, 1].
+    interpolation : str, default="bilinear"
+        A ``torchvision.transforms.InterpolationMode`` value.
+
+    Returns
+    -------
+    torchvision.transforms.v2.Compose
+        The transform.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_subspace.teachers._inputs import resize_crop_normalize
+    >>> transform = resize_crop_normalize(8, (6, 6), [0.5] * 3, [0.25] * 3)
+    >>> images = torch.full((2, 3, 10, 16), 255, dtype=torch.uint8)
+    >>> out = transform(images)
+    >>> out.shape, out.dtype, out.unique().tolist()
+    (torch.Size([2, 3, 6, 6]), torch.float32, [2.0])
     """
+    from torchvision.transforms import InterpolationMode, v2
 
-    def __init__(self, resize_size, crop_size, mean, std, interpolation="bilinear"):
-        super().__init__()
-        self.resize_size = int(resize_size)
-        self.crop_size = tuple(int(s) for s in crop_size)
-        self.mean = [float(m) for m in mean]
-        self.std = [float(s) for s in std]
-        self.interpolation = str(interpolation)
-
-    def forward(self, img):
-        from torchvision.transforms import InterpolationMode
-        from torchvision.transforms import functional as F
-
-        mode = InterpolationMode(self.interpolation)
-        img = F.resize(img, [self.resize_size], interpolation=mode, antialias=True)
-        img = F.center_crop(img, list(self.crop_size))
-        img = F.convert_image_dtype(img, torch.float)
-        return F.normalize(img, mean=self.mean, std=self.std)
-
-    def extra_repr(self):
-        return (
-            f"resize_size={self.resize_size}, crop_size={self.crop_size}, "
-            f"mean={self.mean}, std={self.std}, interpolation={self.interpolation}"
-        )
+    return v2.Compose(
+        [
+            v2.Resize(
+                int(resize_size),
+                interpolation=InterpolationMode(str(interpolation)),
+                antialias=True,
+            ),
+            v2.CenterCrop([int(size) for size in crop_size]),
+            # uint8 is scaled to [0, 1]; float images are only cast.
+            v2.ToDtype(torch.float32, scale=True),
+            v2.Normalize(mean=[float(m) for m in mean], std=[float(s) for s in std]),
+        ]
+    )
 
 
 def _array_chunk_to_tensor(samples, sel):

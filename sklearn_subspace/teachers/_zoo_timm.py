@@ -16,7 +16,7 @@ from urllib.parse import urlparse
 import numpy as np
 
 from ._identity import module_fingerprint, path_fingerprint
-from ._inputs import ResizeCropNormalize
+from ._inputs import resize_crop_normalize
 from ._pooling import Site
 from ._teacher import Teacher, WeightsUnavailableError, is_local_path, offline, seeded
 from ._zoo_torchvision import load_state_dict_file
@@ -143,7 +143,7 @@ def load_timm(name, weights, seed):
         identity = f"timm:{name}:{source}:{content}"
     config = timm.data.resolve_model_data_config(model)
     crop = config["input_size"][1:]
-    transform = ResizeCropNormalize(
+    transform = resize_crop_normalize(
         resize_size=int(np.floor(crop[0] / config.get("crop_pct", 1.0))),
         crop_size=crop,
         mean=config["mean"],

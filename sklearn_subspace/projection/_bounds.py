@@ -6,37 +6,38 @@ squared-norm ratio, which is exactly ``chi2(k) / k``, and a union bound over
 the ``n (n - 1) / 2`` pairs of points.
 """
 
-import numbers
+from numbers import Integral, Real
 
 import numpy as np
 from scipy import stats
 
+from .._param_validation import Interval, validate_params
 
+
+# The declared constraints check scalars; the entries of an array-like eps or
+# n_samples are checked here.
 def _check_eps(eps):
-    # Checked before the float conversion, so that eps="0.1" or eps=None is
-    # named as a wrong type rather than failing inside numpy.
-    kind = np.asarray(eps).dtype.kind
-    if kind not in "iuf" or isinstance(eps, bool):
+    eps = np.asarray(eps)
+    if eps.dtype.kind not in "iuf":
         raise TypeError(
-            f"eps must be a float (or an array of floats) strictly between 0 "
-            f"and 1, got {type(eps).__name__}: {eps!r}. Pass e.g. eps=0.1."
+            f"eps must hold floats strictly between 0 and 1, got an array of "
+            f"dtype {eps.dtype}: {eps.tolist()!r}. Pass e.g. eps=[0.1, 0.2]."
         )
-    eps = np.asarray(eps, dtype=np.float64)
+    eps = eps.astype(np.float64)
     if not np.all(np.isfinite(eps)) or np.any(eps <= 0.0) or np.any(eps >= 1.0):
-        shown = eps.tolist()
         raise ValueError(
-            f"eps must lie strictly between 0 and 1, got {shown!r}. eps is the "
-            "allowed relative distortion of squared distances, e.g. eps=0.1."
+            f"eps must lie strictly between 0 and 1, got {eps.tolist()!r}. eps is "
+            "the allowed relative distortion of squared distances, e.g. eps=0.1."
         )
     return eps
 
 
 def _check_n_samples(n_samples):
     n_samples = np.asarray(n_samples)
-    if n_samples.dtype.kind not in "iuf" or not np.all(np.isfinite(n_samples)):
-        raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}.")
-    if np.any(n_samples <= 0) or np.any(n_samples != np.floor(n_samples)):
-        raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}.")
+    if n_samples.dtype.kind not in "iu" or np.any(n_samples <= 0):
+        raise ValueError(
+            f"n_samples must hold positive integers, got {n_samples.tolist()!r}."
+        )
     return n_samples.astype(np.int64)
 
 
@@ -75,6 +76,14 @@ def _exact_min_dim(n_samples, eps, failure_probability):
     return int(high)
 
 
+@validate_params(
+    {
+        "n_samples": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "eps": ["array-like", Interval(Real, 0, 1, closed="neither")],
+        "failure_probability": [Interval(Real, 0, 1, closed="neither"), None],
+    },
+    prefer_skip_nested_validation=True,
+)
 def johnson_lindenstrauss_min_dim(n_samples, *, eps=0.1, failure_probability=None):
     """Find a safe number of components for a random projection.
 
@@ -149,16 +158,6 @@ def johnson_lindenstrauss_min_dim(n_samples, *, eps=0.1, failure_probability=Non
         # Same formula, same dtype and rounding as scikit-learn.
         denominator = (eps**2 / 2) - (eps**3 / 3)
         return (4 * np.log(n_samples) / denominator).astype(np.int64)
-
-    if (
-        not isinstance(failure_probability, numbers.Real)
-        or not 0.0 < failure_probability < 1.0
-    ):
-        raise ValueError(
-            "failure_probability must be a float strictly between 0 and 1, "
-            f"got {failure_probability!r}. Use e.g. 1e-3, or None for the "
-            "textbook bound."
-        )
     n_b, eps_b = np.broadcast_arrays(n_samples, eps)
     result = np.array(
         [
@@ -170,6 +169,14 @@ def johnson_lindenstrauss_min_dim(n_samples, *, eps=0.1, failure_probability=Non
     return result if result.ndim else result[()]
 
 
+@validate_params(
+    {
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "n_pairs": [Interval(Integral, 1, None, closed="left")],
+        "false_alarm": [Interval(Real, 0, 1, closed="neither")],
+    },
+    prefer_skip_nested_validation=True,
+)
 def pair_distortion_band(n_components, *, n_pairs=1, false_alarm=1e-6):
     """Interval that every squared-distance ratio of a Gaussian projection hits.
 
@@ -199,23 +206,6 @@ def pair_distortion_band(n_components, *, n_pairs=1, false_alarm=1e-6):
     >>> bool(0.7 < low < 1.0 < high < 1.3)
     True
     """
-    if not isinstance(n_components, numbers.Integral) or n_components < 1:
-        raise ValueError(
-            f"n_components must be a positive integer, got {n_components!r}."
-        )
-    if (
-        isinstance(n_pairs, bool)
-        or not isinstance(n_pairs, numbers.Integral)
-        or n_pairs < 1
-    ):
-        raise ValueError(f"n_pairs must be a positive integer, got {n_pairs!r}.")
-    if isinstance(false_alarm, bool) or not isinstance(false_alarm, numbers.Real):
-        raise TypeError(
-            "false_alarm must be a float in (0, 1), got "
-            f"{type(false_alarm).__name__}: {false_alarm!r}. Pass e.g. 1e-6."
-        )
-    if not 0.0 < false_alarm < 1.0:
-        raise ValueError(f"false_alarm must lie in (0, 1), got {false_alarm!r}.")
     alpha = false_alarm / int(n_pairs)
     k = int(n_components)
     low = stats.chi2.ppf(alpha / 2.0, k) / k

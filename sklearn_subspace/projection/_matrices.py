@@ -11,13 +11,15 @@ float64 map holds exactly the same values as the float32 one.
 """
 
 import math
-import numbers
 import os
 from concurrent.futures import ThreadPoolExecutor
+from numbers import Integral, Real
 
 import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
+
+from .._param_validation import Interval, StrOptions, validate_params
 
 PROJECTION_FAMILIES = (
     "gaussian",
@@ -37,30 +39,25 @@ _DENSE_COPY_MAX_BYTES = 256 * 2**20
 _RNG_BLOCK_ROWS = 32
 
 
-def check_projection_name(projection):
-    """Validate a family name and return it."""
-    if not isinstance(projection, str) or projection not in PROJECTION_FAMILIES:
-        raise ValueError(
-            f"Unknown projection {projection!r}. Valid projections are: "
-            f"{', '.join(repr(p) for p in PROJECTION_FAMILIES)}."
-        )
-    return projection
-
-
 def resolve_density(density, n_features):
     """Density of the very sparse family: ``"auto"`` means ``1 / sqrt(d)``."""
     if isinstance(density, str) and density == "auto":
         return 1.0 / math.sqrt(n_features)
-    if (
-        isinstance(density, numbers.Real)
-        and not isinstance(density, bool)
-        and 0.0 < density <= 1.0
-    ):
-        return float(density)
-    raise ValueError(
-        f"density must be 'auto' or a float in (0, 1], got {density!r}. "
-        "'auto' uses Li et al.'s 1 / sqrt(n_features)."
-    )
+    return float(density)
+
+
+def _float_dtype(dtype):
+    """``dtype`` as a numpy dtype, if it is float32 or float64."""
+    try:
+        resolved = np.dtype(dtype)
+    except TypeError:  # a string or type numpy does not know
+        resolved = None
+    if resolved is None or resolved not in (np.float32, np.float64):
+        raise ValueError(
+            f"dtype must be float32 or float64, got {dtype!r}. Pass "
+            "dtype=np.float32 (the default) or dtype=np.float64."
+        )
+    return resolved
 
 
 def _rng(seed):
@@ -293,6 +290,23 @@ def _countsketch(k, d, seed, dtype):
     return sp.csr_matrix((signs, (buckets, np.arange(d))), shape=(k, d))
 
 
+@validate_params(
+    {
+        "projection": [StrOptions(set(PROJECTION_FAMILIES))],
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "n_features": [Interval(Integral, 1, None, closed="left")],
+        "seed": [Interval(Integral, 0, None, closed="left")],
+        "density": [
+            Interval(Real, 0, 1, closed="right"),
+            StrOptions({"auto"}),
+            None,
+        ],
+        # Which dtypes is checked below: np.float32, "float32" and
+        # np.dtype("float32") name the same one.
+        "dtype": [type, str, np.dtype],
+    },
+    prefer_skip_nested_validation=True,
+)
 def make_projection(
     projection, n_components, n_features, *, seed, density=None, dtype=np.float32
 ):
@@ -316,11 +330,12 @@ def make_projection(
     seed : int
         Non-negative integer seed. The map is a pure function of the
         arguments.
-    density : float, "auto" or None, default=None
+    density : float in (0, 1], "auto" or None, default=None
         Density of the ``"sparse"`` family (``None`` or ``"auto"`` means
         ``1 / sqrt(d)``). Ignored by the other families.
-    dtype : numpy dtype, default=np.float32
-        Floating dtype the map is held and applied in.
+    dtype : {np.float32, np.float64}, default=np.float32
+        Floating dtype the map is held and applied in, as a numpy type, a
+        dtype or its name.
 
     Returns
     -------
@@ -338,18 +353,8 @@ def make_projection(
     >>> np.allclose(S.apply(X), X @ S.to_dense().T, atol=1e-5)
     True
     """
-    check_projection_name(projection)
     k, d = int(n_components), int(n_features)
-    if k < 1 or d < 1:
-        raise ValueError(
-            f"n_components and n_features must be positive, got "
-            f"n_components={k}, n_features={d}."
-        )
-    if not isinstance(seed, numbers.Integral) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}.")
-    dtype = np.dtype(dtype)
-    if dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
-        raise ValueError(f"dtype must be float32 or float64, got {dtype}.")
+    dtype = _float_dtype(dtype)
     common = {
         "n_components": k,
         "n_features": d,

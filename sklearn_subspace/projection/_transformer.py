@@ -2,9 +2,9 @@
 
 import functools
 import math
-import numbers
 import os
 import warnings
+from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
@@ -20,14 +20,10 @@ from sklearn.utils.validation import (
 )
 
 from .._frames import check_numeric_columns
+from .._param_validation import Interval, StrOptions, _fit_context
 from ._apply import apply_in_blocks
-from ._bounds import _check_eps, johnson_lindenstrauss_min_dim
-from ._matrices import (
-    PROJECTION_FAMILIES,
-    check_projection_name,
-    make_projection,
-    resolve_density,
-)
+from ._bounds import johnson_lindenstrauss_min_dim
+from ._matrices import PROJECTION_FAMILIES, make_projection, resolve_density
 
 _FLOAT_DTYPES = (np.float64, np.float32)
 # Families whose every output coordinate depends on every input coordinate.
@@ -273,7 +269,17 @@ class JLSubspaceTransformer(TransformerMixin, BaseEstimator):
     array(['jl0', 'jl1', 'jl2'], dtype=object)
     """
 
-    _parameter_constraints = {}
+    _parameter_constraints = {
+        "n_components": [
+            Interval(Integral, 1, None, closed="left"),
+            StrOptions({"auto"}),
+        ],
+        "projection": [StrOptions(set(PROJECTION_FAMILIES))],
+        "eps": [Interval(Real, 0, 1, closed="neither")],
+        "density": [Interval(Real, 0, 1, closed="right"), StrOptions({"auto"})],
+        "random_state": ["random_state"],
+        "compute_inverse_components": ["boolean"],
+    }
 
     def __init__(
         self,
@@ -295,7 +301,6 @@ class JLSubspaceTransformer(TransformerMixin, BaseEstimator):
     # ------------------------------------------------------------------ fit
     def _resolve_n_components(self, n_samples, n_features):
         if isinstance(self.n_components, str) and self.n_components == "auto":
-            _check_eps(self.eps)
             k = int(johnson_lindenstrauss_min_dim(n_samples, eps=self.eps))
             if k <= 0:
                 raise ValueError(
@@ -310,15 +315,6 @@ class JLSubspaceTransformer(TransformerMixin, BaseEstimator):
                     "n_components explicitly."
                 )
             return k
-        if (
-            not isinstance(self.n_components, numbers.Integral)
-            or isinstance(self.n_components, bool)
-            or self.n_components <= 0
-        ):
-            raise ValueError(
-                "n_components must be a positive integer or 'auto', got "
-                f"{self.n_components!r}."
-            )
         k = int(self.n_components)
         if k > n_features:
             warnings.warn(
@@ -331,18 +327,13 @@ class JLSubspaceTransformer(TransformerMixin, BaseEstimator):
         return k
 
     def _draw_seed(self):
-        if isinstance(self.random_state, numbers.Integral) and not isinstance(
-            self.random_state, bool
-        ):
-            if self.random_state < 0:
-                raise ValueError(
-                    f"random_state must be non-negative, got {self.random_state}."
-                )
+        if isinstance(self.random_state, Integral):
             return int(self.random_state)
         # None or a RandomState: draw the integer that defines the map, so the
         # fitted map can still be rebuilt exactly from seed_.
         return int(check_random_state(self.random_state).randint(2**31 - 1))
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Draw the random map for the shape of ``X``.
 
@@ -363,7 +354,6 @@ class JLSubspaceTransformer(TransformerMixin, BaseEstimator):
         self : JLSubspaceTransformer
             The fitted transformer.
         """
-        check_projection_name(self.projection)
         if _is_dask_collection(X):
             # Metadata only: sets n_features_in_ without computing X.
             X = _check_dask_array(X, "fit")

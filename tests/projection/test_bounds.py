@@ -1,3 +1,5 @@
+import re
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -7,6 +9,7 @@ from sklearn.random_projection import (
     johnson_lindenstrauss_min_dim as sklearn_min_dim,
 )
 
+from sklearn_subspace._param_validation import InvalidParameterError
 from sklearn_subspace.projection import johnson_lindenstrauss_min_dim
 from sklearn_subspace.projection._bounds import _log_pair_failure
 
@@ -68,22 +71,60 @@ def test_pair_failure_log_probability_matches_scipy():
     assert np.isclose(np.exp(_log_pair_failure(k, eps)), direct, rtol=1e-10)
 
 
-@pytest.mark.parametrize("eps", [0, 1, -0.1, 1.5, np.nan])
-def test_bad_eps_is_rejected(eps):
+@pytest.mark.parametrize("eps", [0, 1, -0.1, 1.5, np.nan, "0.1", None])
+def test_bad_eps_gets_the_standard_message(eps):
+    message = (
+        "The 'eps' parameter of johnson_lindenstrauss_min_dim must be an "
+        "array-like or a float in the range (0.0, 1.0). Got "
+        f"{eps!r} instead."
+    )
+    with pytest.raises(InvalidParameterError, match=re.escape(message)):
+        johnson_lindenstrauss_min_dim(100, eps=eps)
+
+
+@pytest.mark.parametrize("eps", [[0.1, 1.0], np.array([0.2, np.nan]), [[-0.5]]])
+def test_an_eps_array_with_a_value_outside_zero_one_is_rejected(eps):
     with pytest.raises(ValueError, match="eps must lie strictly between 0 and 1"):
         johnson_lindenstrauss_min_dim(100, eps=eps)
 
 
+def test_an_eps_array_of_strings_is_rejected_as_a_type():
+    with pytest.raises(TypeError, match=r"eps must hold floats .* dtype <U3"):
+        johnson_lindenstrauss_min_dim(100, eps=["0.1"])
+
+
 @pytest.mark.parametrize("n_samples", [0, -3, 2.5, np.nan, "ten"])
-def test_bad_n_samples_is_rejected(n_samples):
-    with pytest.raises(ValueError, match="n_samples must be a positive integer"):
+def test_bad_n_samples_gets_the_standard_message(n_samples):
+    message = (
+        "The 'n_samples' parameter of johnson_lindenstrauss_min_dim must be an "
+        f"array-like or an int in the range [1, inf). Got {n_samples!r} instead."
+    )
+    with pytest.raises(InvalidParameterError, match=re.escape(message)):
+        johnson_lindenstrauss_min_dim(n_samples)
+
+
+@pytest.mark.parametrize("n_samples", [[10, 0], [2.5], np.array([100.0])])
+def test_an_n_samples_array_needs_positive_integers(n_samples):
+    with pytest.raises(ValueError, match="n_samples must hold positive integers"):
         johnson_lindenstrauss_min_dim(n_samples)
 
 
 @pytest.mark.parametrize("p", [0, 1, -0.5, 2.0, "small"])
-def test_bad_failure_probability_is_rejected(p):
-    with pytest.raises(ValueError, match="failure_probability must be a float"):
+def test_bad_failure_probability_gets_the_standard_message(p):
+    message = (
+        "The 'failure_probability' parameter of johnson_lindenstrauss_min_dim "
+        f"must be a float in the range (0.0, 1.0) or None. Got {p!r} instead."
+    )
+    with pytest.raises(InvalidParameterError, match=re.escape(message)):
         johnson_lindenstrauss_min_dim(100, eps=0.1, failure_probability=p)
+
+
+def test_numpy_integers_and_floats_are_valid_scalars():
+    expected = johnson_lindenstrauss_min_dim(1000, eps=0.1)
+    assert johnson_lindenstrauss_min_dim(np.int64(1000), eps=np.float32(0.1)) == (
+        johnson_lindenstrauss_min_dim(1000, eps=float(np.float32(0.1)))
+    )
+    assert johnson_lindenstrauss_min_dim(np.int32(1000), eps=0.1) == expected
 
 
 @given(
@@ -92,3 +133,25 @@ def test_bad_failure_probability_is_rejected(p):
 )
 def test_textbook_bound_property_equals_sklearn(n, eps):
     assert johnson_lindenstrauss_min_dim(n, eps=eps) == sklearn_min_dim(n, eps=eps)
+
+
+@pytest.mark.parametrize(
+    "params, name, expected",
+    [
+        ({"n_components": 0}, "n_components", "an int in the range [1, inf)"),
+        ({"n_components": 10.0}, "n_components", "an int in the range [1, inf)"),
+        ({"n_pairs": 0}, "n_pairs", "an int in the range [1, inf)"),
+        ({"false_alarm": 1.0}, "false_alarm", "a float in the range (0.0, 1.0)"),
+        ({"false_alarm": "1e-6"}, "false_alarm", "a float in the range (0.0, 1.0)"),
+    ],
+)
+def test_pair_distortion_band_rejects_bad_parameters(params, name, expected):
+    from sklearn_subspace.projection import pair_distortion_band
+
+    value = params[name]
+    message = (
+        f"The {name!r} parameter of pair_distortion_band must be {expected}. "
+        f"Got {value!r} instead."
+    )
+    with pytest.raises(InvalidParameterError, match=re.escape(message)):
+        pair_distortion_band(**{"n_components": 10, **params})

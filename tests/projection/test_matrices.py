@@ -1,3 +1,5 @@
+import re
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -6,6 +8,7 @@ from sklearn.random_projection import (
     SparseRandomProjection,
 )
 
+from sklearn_subspace._param_validation import InvalidParameterError
 from sklearn_subspace.projection import PROJECTION_FAMILIES, make_projection
 
 SHAPES = [(8, 8), (16, 100), (64, 333), (5, 1024)]
@@ -106,8 +109,14 @@ def test_sparse_input_gives_dense_output_equal_to_dense_input(family):
 
 
 def test_unknown_family_lists_valid_names():
-    with pytest.raises(ValueError, match="Valid projections are: 'gaussian'"):
+    with pytest.raises(InvalidParameterError) as info:
         make_projection("fourier", 2, 4, seed=0)
+    message = str(info.value)
+    assert message.startswith(
+        "The 'projection' parameter of make_projection must be a str among {"
+    )
+    assert message.endswith("}. Got 'fourier' instead.")
+    assert all(repr(family) in message for family in PROJECTION_FAMILIES)
 
 
 @pytest.mark.parametrize("family, k, d", [("orthogonal", 10, 5), ("srht", 17, 16)])
@@ -118,10 +127,46 @@ def test_families_that_cannot_exceed_d_say_so(family, k, d):
 
 @pytest.mark.parametrize("density", [0, -0.1, 1.5, "dense"])
 def test_bad_density_is_rejected(density):
-    with pytest.raises(ValueError, match="density must be 'auto' or a float"):
+    with pytest.raises(
+        InvalidParameterError,
+        match=re.escape(
+            "The 'density' parameter of make_projection must be a float in the "
+            "range (0.0, 1.0], a str among {'auto'} or None. Got "
+            f"{density!r} instead."
+        ),
+    ):
         make_projection("sparse", 4, 16, seed=0, density=density)
 
 
-def test_bad_seed_is_rejected():
-    with pytest.raises(ValueError, match="seed must be a non-negative integer"):
-        make_projection("gaussian", 4, 16, seed=-1)
+@pytest.mark.parametrize(
+    "name, value, expected",
+    [
+        ("seed", -1, "an int in the range [0, inf)"),
+        ("seed", 1.5, "an int in the range [0, inf)"),
+        ("n_components", 0, "an int in the range [1, inf)"),
+        ("n_features", 4.0, "an int in the range [1, inf)"),
+    ],
+)
+def test_bad_integers_get_the_standard_message(name, value, expected):
+    params = {"n_components": 4, "n_features": 16, "seed": 0, name: value}
+    seed = params.pop("seed")
+    message = (
+        f"The {name!r} parameter of make_projection must be {expected}. "
+        f"Got {value!r} instead."
+    )
+    with pytest.raises(InvalidParameterError, match=re.escape(message)):
+        make_projection("gaussian", **params, seed=seed)
+
+
+@pytest.mark.parametrize("dtype", ["float16", np.int64, "no such type", np.float16])
+def test_a_dtype_other_than_float32_or_float64_is_rejected(dtype):
+    with pytest.raises(ValueError, match="dtype must be float32 or float64, got"):
+        make_projection("gaussian", 4, 16, seed=0, dtype=dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, "float64", np.dtype("float64")])
+def test_every_spelling_of_a_float_dtype_gives_the_same_map(dtype):
+    S = make_projection("gaussian", 4, 16, seed=0, dtype=dtype)
+    reference = make_projection("gaussian", 4, 16, seed=0, dtype=np.float64)
+    assert S.dtype == np.float64
+    np.testing.assert_array_equal(S.to_dense(), reference.to_dense())

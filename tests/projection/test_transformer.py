@@ -1,4 +1,5 @@
 import pickle
+import re
 import subprocess
 import sys
 import textwrap
@@ -13,6 +14,7 @@ from sklearn.random_projection import GaussianRandomProjection
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sklearn_subspace import JLSubspaceTransformer, johnson_lindenstrauss_min_dim
+from sklearn_subspace._param_validation import InvalidParameterError
 from sklearn_subspace.projection import PROJECTION_FAMILIES
 
 
@@ -144,15 +146,56 @@ def test_explicit_k_larger_than_d_warns():
         JLSubspaceTransformer(20, random_state=0).fit(np.zeros((5, 10)))
 
 
-@pytest.mark.parametrize("k", [0, -3, 2.5, "many", True])
-def test_bad_n_components_is_rejected(k):
-    with pytest.raises(ValueError, match="n_components must be a positive integer"):
+@pytest.mark.parametrize("k", [0, -3, 2.5, "many", None])
+def test_bad_n_components_gets_the_standard_message(k):
+    message = (
+        "The 'n_components' parameter of JLSubspaceTransformer must be an int "
+        f"in the range [1, inf) or a str among {{'auto'}}. Got {k!r} instead."
+    )
+    with pytest.raises(InvalidParameterError, match=re.escape(message)):
         JLSubspaceTransformer(k).fit(np.zeros((5, 10)))
 
 
 def test_unknown_projection_lists_valid_ones():
-    with pytest.raises(ValueError, match="Valid projections are: .*'srht'"):
+    with pytest.raises(InvalidParameterError) as info:
         JLSubspaceTransformer(2, projection="fft").fit(np.zeros((5, 10)))
+    message = str(info.value)
+    assert message.startswith(
+        "The 'projection' parameter of JLSubspaceTransformer must be a str among {"
+    )
+    assert message.endswith("}. Got 'fft' instead.")
+    assert all(repr(family) in message for family in PROJECTION_FAMILIES)
+
+
+@pytest.mark.parametrize(
+    "name, value, expected",
+    [
+        ("eps", 1.5, "a float in the range (0.0, 1.0)"),
+        ("eps", 0, "a float in the range (0.0, 1.0)"),
+        ("density", 0.0, "a float in the range (0.0, 1.0] or a str among {'auto'}"),
+        ("density", "dense", "a float in the range (0.0, 1.0] or a str among {'auto'}"),
+        ("compute_inverse_components", "yes", "an instance of 'bool' or an "),
+        ("random_state", -1, "an int in the range [0, 4294967295], an instance"),
+    ],
+)
+def test_bad_parameters_get_the_standard_message(name, value, expected):
+    # Checked in fit whatever the other parameters: a bad eps is refused
+    # even with an integer n_components, which does not use it.
+    jl = JLSubspaceTransformer(2, **{name: value})
+    prefix = f"The {name!r} parameter of JLSubspaceTransformer must be {expected}"
+    with pytest.raises(InvalidParameterError, match=re.escape(prefix)) as info:
+        jl.fit(np.zeros((5, 10)))
+    assert str(info.value).endswith(f"Got {value!r} instead.")
+
+
+def test_numpy_scalars_are_valid_parameters():
+    X = np.random.default_rng(0).standard_normal((20, 10))
+    jl = JLSubspaceTransformer(
+        np.int64(3), eps=np.float64(0.5), random_state=np.int32(7)
+    ).fit(X)
+    reference = JLSubspaceTransformer(3, eps=0.5, random_state=7).fit(X)
+    assert jl.n_components_ == 3
+    np.testing.assert_array_equal(jl.transform(X), reference.transform(X))
 
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])

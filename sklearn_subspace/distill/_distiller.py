@@ -31,6 +31,7 @@ from ._training import (
     check_sample_weight,
     cosine_loss,
     fit_student,
+    mixed_loss,
     mse_loss,
     predict_outputs,
     split_rows,
@@ -39,8 +40,8 @@ from ._training import (
     validation_split,
 )
 
-#: Regression losses accepted by ``loss=``.
-LOSSES = ("mse", "cosine")
+#: Student losses accepted by ``loss=``.
+LOSSES = ("mse", "cosine", "mixed")
 
 _LOSS_FUNCTIONS = {"mse": mse_loss, "cosine": cosine_loss}
 
@@ -143,13 +144,30 @@ class SubspaceDistiller(
         Dimension ``k`` of the subspace, and the student's output width.
     projection : str, default="gaussian"
         Projection family, one of ``PROJECTION_FAMILIES``.
-    loss : {"mse", "cosine"}, default="mse"
-        Regression loss between student outputs and projected targets.
-        ``"mse"`` regresses the targets standardized by their per-dimension
-        mean and one global scale (the same minimiser as the plain MSE; see
-        Notes). With ``"cosine"`` only directions are learned; outputs are
-        rescaled to the mean norm of the training targets, so that the head
-        sees features on the teacher's scale.
+    loss : {"mse", "cosine", "mixed"}, default="mse"
+        The student's loss. ``"mse"`` regresses the projected targets
+        standardized by their per-dimension mean and one global scale (the
+        same minimiser as the plain MSE; see Notes). With ``"cosine"`` only
+        directions are learned; outputs are rescaled to the mean norm of the
+        training targets, so that the head sees features on the teacher's
+        scale. ``"mixed"`` adds the labels through the fitted head (see
+        ``alpha``).
+    alpha : float in [0, 1], default=0.5
+        Weight of the cross-entropy in ``loss="mixed"``; ignored by the other
+        losses. The student ``g`` (``student_``, its outputs in the
+        projected coordinates) then minimises::
+
+            alpha * CE(head(g(x)), y)
+                + (1 - alpha) * ||g(x) - R h(x) / sqrt(k)||^2 / (k s^2)
+
+        where ``head`` is ``head_``, fitted first on the teacher's projected
+        features and then frozen: the cross-entropy flows through it to the
+        student, but its weights do not change. The second term is the loss
+        of ``loss="mse"`` (``s`` is the targets' global scale, see Notes), so
+        ``alpha=0`` trains exactly as ``loss="mse"`` and ``alpha=1`` trains
+        the student on the labels alone, through the teacher's head. It needs
+        a :class:`~sklearn_subspace.head.SubspaceHeadClassifier` head (the
+        default), whose torch module gives differentiable logits.
     optimizer : {"adamw", "sgd"}, default="adamw"
         ``torch.optim.AdamW``, or ``torch.optim.SGD`` with momentum 0.9.
     lr : float, default=1e-3
@@ -322,6 +340,7 @@ class SubspaceDistiller(
         "tol": [Interval(numbers.Real, 0, None, closed="left"), None],
         "patience": [Interval(numbers.Integral, 1, None, closed="left")],
         "callbacks": [list, None],
+        "alpha": [Interval(numbers.Real, 0, 1, closed="both")],
     }
 
     def __init__(
@@ -332,6 +351,7 @@ class SubspaceDistiller(
         n_components=128,
         projection="gaussian",
         loss="mse",
+        alpha=0.5,
         optimizer="adamw",
         lr=1e-3,
         max_epochs=200,
@@ -352,6 +372,7 @@ class SubspaceDistiller(
         self.n_components = n_components
         self.projection = projection
         self.loss = loss
+        self.alpha = alpha
         self.optimizer = optimizer
         self.lr = lr
         self.max_epochs = max_epochs
@@ -366,6 +387,18 @@ class SubspaceDistiller(
         self.tol = tol
         self.patience = patience
         self.callbacks = callbacks
+
+    def _check_mixed_head(self):
+        """Refuse a head without a torch module when the loss needs its logits."""
+        if self.loss != "mixed" or self.head is None:
+            return
+        if not isinstance(self.head, SubspaceHeadClassifier):
+            raise TypeError(
+                "loss='mixed' trains the student through the head's logits, so "
+                "the head must be a SubspaceHeadClassifier (a torch module); got "
+                f"{type(self.head).__name__}. Use head=None or a "
+                "SubspaceHeadClassifier, or loss='mse' to keep this head."
+            )
 
     def _build_student(self, X, init_seed, device):
         """Build the seeded student and check its output width on one sample."""
@@ -468,6 +501,7 @@ class SubspaceDistiller(
         """
         # A module instance is callable, so the constraints let it through.
         check_student(self.student, self.student_params)
+        self._check_mixed_head()
         # The teacher reads the inputs as given: e.g. uint8 images get the
         # teacher's own preprocessing, float32 copies would not.
         X_teacher = X
@@ -536,7 +570,7 @@ class SubspaceDistiller(
     ):
         """Train the student on the standardized targets through the engine."""
         train_idx, _ = split_rows(split, y_idx)
-        if self.loss == "mse":
+        if self.loss in ("mse", "mixed"):
             mean, scale = target_statistics(Z[train_idx])
             targets = (Z - mean) / scale
             self.student_ = TargetScale(student, mean, scale)
@@ -557,7 +591,7 @@ class SubspaceDistiller(
             student,
             X,
             (y_idx, targets) + (() if weights is None else (weights,)),
-            _LOSS_FUNCTIONS[self.loss],
+            self._loss_function(classes, device),
             settings=self._student_settings(),
             seeds=seeds,
             split=split,
@@ -567,6 +601,24 @@ class SubspaceDistiller(
         )
         self.student_.eval()
         self.n_iter_ = len(self.history_["epoch"])
+
+    def _loss_function(self, classes, device):
+        """The student's loss; for ``"mixed"``, through a frozen copy of the head."""
+        if self.loss != "mixed":
+            return _LOSS_FUNCTIONS[self.loss]
+        # A copy, so that the fitted head_ is left exactly as it was trained
+        # (no gradients accumulate on it); ``net_.module_`` is skorch's fitted
+        # module, which maps projected features to logits.
+        head = copy.deepcopy(self.head_.net_.module_).to(device).eval()
+        head.requires_grad_(False)
+        label_map = None
+        if not np.array_equal(self.head_.classes_, classes):
+            # A class held out entirely for validation has no logit: ignored.
+            columns = {label: i for i, label in enumerate(self.head_.classes_)}
+            label_map = torch.tensor([columns.get(c, -100) for c in classes])
+        return mixed_loss(
+            head, self.student_.restore, float(self.alpha), label_map=label_map
+        )
 
     def _student_settings(self):
         return {

@@ -224,6 +224,62 @@ def cosine_loss(outputs, y, targets, sample_weight=None):
     return weighted_mean(losses, sample_weight)
 
 
+def mixed_loss(head, restore, alpha, label_map=None):
+    """The mixed objective: the head's cross-entropy and the MSE, as a loss function.
+
+    ``alpha * CE(head(restore(outputs)), y) + (1 - alpha) * MSE(outputs,
+    targets)``, with the MSE of :func:`mse_loss` on the standardized
+    targets. The cross-entropy flows through ``head`` (a frozen torch module)
+    to the student's outputs; a term whose weight is zero is not computed.
+
+    Parameters
+    ----------
+    head : torch.nn.Module
+        Maps projected features to class logits; its parameters should not
+        require gradients.
+    restore : callable
+        Maps the student's raw outputs to the head's input coordinates
+        (:meth:`TargetScale.restore`).
+    alpha : float
+        Weight of the cross-entropy, in [0, 1].
+    label_map : torch.Tensor or None, default=None
+        Maps class indices ``y`` to the head's logit columns (-100 for a
+        class the head never saw, which the cross-entropy then ignores);
+        ``None`` when they agree.
+
+    Returns
+    -------
+    callable
+        ``loss(outputs, y, targets, sample_weight=None)``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_subspace.distill._training import mixed_loss, mse_loss
+    >>> head = torch.nn.Linear(2, 3).requires_grad_(False)
+    >>> outputs, targets = torch.randn(4, 2), torch.randn(4, 2)
+    >>> y = torch.tensor([0, 1, 2, 0])
+    >>> mse_only = mixed_loss(head, lambda o: o, alpha=0.0)
+    >>> bool(mse_only(outputs, y, targets) == mse_loss(outputs, y, targets))
+    True
+    """
+
+    def loss(outputs, y, targets, sample_weight=None):
+        losses = 0.0
+        if alpha < 1:
+            losses = (1.0 - alpha) * (outputs - targets).square().mean(dim=1)
+        if alpha > 0:
+            labels = y if label_map is None else label_map.to(y.device)[y]
+            logits = head(restore(outputs))
+            cross_entropy = nn.functional.cross_entropy(
+                logits, labels, reduction="none", ignore_index=-100
+            )
+            losses = losses + alpha * cross_entropy
+        return weighted_mean(losses, sample_weight)
+
+    return loss
+
+
 def kd_loss(temperature, alpha):
     """Hinton et al.'s loss on teacher logits and labels, as a loss function."""
 

@@ -18,6 +18,7 @@ from torch import nn
 
 from sklearn_subspace.distill import StudentMLP, SubspaceDistiller
 from sklearn_subspace.distill._training import (
+    mixed_loss,
     split_rows,
     student_seeds,
     validation_split,
@@ -56,20 +57,22 @@ def _rows(y, seed=0, validation_fraction=0.1):
 def _checked_instances():
     # teacher=None and no teacher_features: the identity teacher, so the
     # generic checks (which only pass X, y) exercise the whole fit.
-    yield SubspaceDistiller(
-        StudentMLP,
-        student_params={"hidden_layer_sizes": (16,)},
-        n_components=2,
-        lr=3e-2,
-        max_epochs=5,
-        tol=None,
-        batch_size=32,
-        device="cpu",
-        random_state=0,
-        head=SubspaceHeadClassifier(
-            lr=5e-2, batch_size=32, max_epochs=15, early_stopping=False
-        ),
-    )
+    for loss in ("mse", "mixed"):
+        yield SubspaceDistiller(
+            StudentMLP,
+            student_params={"hidden_layer_sizes": (16,)},
+            n_components=2,
+            loss=loss,
+            lr=3e-2,
+            max_epochs=5,
+            tol=None,
+            batch_size=32,
+            device="cpu",
+            random_state=0,
+            head=SubspaceHeadClassifier(
+                lr=5e-2, batch_size=32, max_epochs=15, early_stopping=False
+            ),
+        )
 
 
 @parametrize_with_checks(
@@ -236,6 +239,149 @@ def test_student_regresses_the_projected_teacher_features(problem, fast_head):
     target = distiller.projection_.transform(F_test)
     residual = np.mean((distiller.transform(X_test) - target) ** 2)
     assert residual < 0.25 * np.var(target)
+
+
+# -- the mixed objective -------------------------------------------------------
+
+
+def test_mixed_loss_is_alpha_cross_entropy_plus_the_rest_mse():
+    torch.manual_seed(0)
+    head = nn.Linear(4, 3).requires_grad_(False)
+    outputs = torch.randn(6, 4, requires_grad=True)
+    targets, y = torch.randn(6, 4), torch.tensor([0, 1, 2, 0, 1, 2])
+    weights = torch.tensor([1.0, 2.0, 0.5, 1.0, 1.0, 3.0])
+
+    def restore(o):
+        return 2.0 * o + 1.0
+
+    loss = mixed_loss(head, restore, alpha=0.3)(outputs, y, targets, weights)
+    ce = nn.functional.cross_entropy(head(restore(outputs)), y, reduction="none")
+    mse = (outputs - targets).square().mean(dim=1)
+    expected = ((0.3 * ce + 0.7 * mse) * weights).sum() / weights.sum()
+    torch.testing.assert_close(loss, expected)
+    # alpha=1: the targets play no part.
+    ce_only = mixed_loss(head, restore, alpha=1.0)
+    assert ce_only(outputs, y, targets) == ce_only(outputs, y, targets + 5.0)
+    # A class the head never saw (-100 in label_map) is left out of the mean.
+    label_map = torch.tensor([0, -100, 1])
+    partial = mixed_loss(head, restore, alpha=1.0, label_map=label_map)
+    kept = (y != 1).nonzero().ravel()
+    mapped = label_map[y[kept]]
+    torch.testing.assert_close(
+        partial(outputs, y, targets),
+        nn.functional.cross_entropy(
+            head(restore(outputs[kept])), mapped, reduction="sum"
+        )
+        / len(y),
+    )
+
+
+def test_mixed_with_alpha_zero_trains_exactly_as_mse(problem, fast_head):
+    X, y, F, X_test, _, _ = problem
+    mse = _distiller(fast_head, loss="mse").fit(X, y, teacher_features=F)
+    mixed = _distiller(fast_head, loss="mixed", alpha=0.0)
+    mixed.fit(X, y, teacher_features=F)
+    assert mixed.history_ == mse.history_
+    for ours, theirs in zip(
+        mixed.student_.state_dict().values(), mse.student_.state_dict().values()
+    ):
+        assert torch.equal(ours, theirs)
+    np.testing.assert_array_equal(mixed.transform(X_test), mse.transform(X_test))
+
+
+def test_alpha_is_ignored_by_the_other_losses(problem, fast_head):
+    X, y, F, X_test, _, _ = problem
+    first = _distiller(fast_head, loss="cosine", alpha=0.1, max_epochs=3)
+    second = _distiller(fast_head, loss="cosine", alpha=0.9, max_epochs=3)
+    np.testing.assert_array_equal(
+        first.fit(X, y, teacher_features=F).transform(X_test),
+        second.fit(X, y, teacher_features=F).transform(X_test),
+    )
+
+
+def test_mixed_with_alpha_one_learns_the_labels_through_the_frozen_head(
+    problem, fast_head
+):
+    X, y, F, X_test, y_test, F_test = problem
+    distiller = _distiller(fast_head, loss="mixed", alpha=1.0, max_epochs=30)
+    distiller.fit(X, y, teacher_features=F)
+    losses = distiller.history_["train_loss"]
+    assert losses[-1] < 0.5 * losses[0]
+    # The loss is the head's cross-entropy on the student's outputs: below
+    # that of a uniform guess over the 3 classes.
+    assert 0 < losses[distiller.best_epoch_ - 1] < np.log(3)
+    assert distiller.score(X_test, y_test) > 0.8
+    # Nothing pulls the outputs to the targets: they drift away from them,
+    # further than the MSE student's.
+    target = distiller.projection_.transform(F_test)
+    mse = _distiller(fast_head, max_epochs=30).fit(X, y, teacher_features=F)
+    residual = np.mean((distiller.transform(X_test) - target) ** 2)
+    assert residual > 2 * np.mean((mse.transform(X_test) - target) ** 2)
+
+
+def test_mixed_training_leaves_the_head_as_fitted_on_the_teacher(problem, fast_head):
+    X, y, F, X_test, _, F_test = problem
+    distiller = _distiller(fast_head, loss="mixed", alpha=0.7)
+    distiller.fit(X, y, teacher_features=F)
+    # The head equals one fitted alone on the projected teacher features,
+    # with the seed the distiller derives: the student's gradient never
+    # reached it, nor left gradients on it.
+    train_idx, _ = _rows(y)
+    Z = distiller.projection_.transform(F)
+    reference = clone(fast_head).set_params(random_state=student_seeds(0)["head"])
+    reference.fit(Z[train_idx], y[train_idx])
+    for ours, theirs in zip(
+        distiller.head_.net_.module_.parameters(),
+        reference.net_.module_.parameters(),
+    ):
+        assert torch.equal(ours, theirs)
+        # Gradients left by the head's own last step, and nothing added.
+        assert (ours.grad is None) == (theirs.grad is None)
+        assert ours.grad is None or torch.equal(ours.grad, theirs.grad)
+    Z_test = distiller.transform(X_test)
+    np.testing.assert_array_equal(distiller.predict(X_test), reference.predict(Z_test))
+
+
+def test_mixed_ignores_a_class_the_head_never_saw():
+    # One sample of class 2, which a seed's validation split holds out: the
+    # head has no logit for it, and its row is left out of the cross-entropy.
+    X = np.random.default_rng(0).random((40, 5), dtype=np.float32)
+    y = np.array([0] * 20 + [1] * 19 + [2])
+    seed = next(s for s in range(100) if 39 in _rows(y, seed=s)[1])
+    distiller = SubspaceDistiller(
+        StudentMLP, n_components=3, loss="mixed", alpha=1.0, max_epochs=3,
+        tol=None, device="cpu", random_state=seed,
+    ).fit(X, y)  # fmt: skip
+    assert distiller.head_.classes_.tolist() == [0, 1]
+    assert np.isfinite(distiller.history_["train_loss"]).all()
+
+
+def test_mixed_needs_a_head_with_torch_logits_and_says_so(problem):
+    from sklearn.linear_model import LogisticRegression
+
+    X, y, *_ = problem
+    _CountingTeacher.calls = 0
+    distiller = _distiller(
+        LogisticRegression(), loss="mixed", teacher=_CountingTeacher().fit(X)
+    )
+    with pytest.raises(
+        TypeError,
+        match=r"loss='mixed'.*SubspaceHeadClassifier.*got "
+        r"LogisticRegression.*head=None",
+    ):
+        distiller.fit(X, y)
+    assert _CountingTeacher.calls == 0  # refused before the teacher ran
+
+
+@pytest.mark.parametrize("alpha", [-0.1, 1.5])
+def test_alpha_outside_zero_one_is_rejected(problem, fast_head, alpha):
+    X, y, F, *_ = problem
+    distiller = _distiller(fast_head, loss="mixed", alpha=alpha)
+    with pytest.raises(
+        ValueError,
+        match=_invalid("alpha", r"a float in the range \[0.0, 1.0\]", str(alpha)),
+    ):
+        distiller.fit(X, y, teacher_features=F)
 
 
 # -- the reused head ----------------------------------------------------------

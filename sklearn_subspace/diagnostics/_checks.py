@@ -1,10 +1,9 @@
-"""Input checks shared by the geometry diagnostics.
+"""Data checks shared by the geometry diagnostics.
 
-The diagnostics are plain functions, not estimators, so they validate their
-inputs here with messages that name both the problem and the fix.
+The diagnostics' parameters are declared with ``validate_params``; what
+depends on the data (its shape, finiteness and magnitude) is checked here,
+with messages that name both the problem and the fix.
 """
-
-import numbers
 
 import numpy as np
 from sklearn.utils.validation import check_array
@@ -59,35 +58,3 @@ def _check_features(X, *, name="X", min_samples=2, what="this diagnostic"):
             f"Rescale it first, e.g. {name} / np.abs({name}).max()."
         )
     return X
-
-
-def _check_fraction(value, name, *, closed_low=False, closed_high=False):
-    """Check ``value`` is a real number inside (0, 1), endpoints optional."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a float, got {type(value).__name__}.")
-    low_ok = value >= 0 if closed_low else value > 0
-    high_ok = value <= 1 if closed_high else value < 1
-    if not (low_ok and high_ok and np.isfinite(value)):
-        interval = ("[" if closed_low else "(") + "0, 1" + ("]" if closed_high else ")")
-        raise ValueError(f"{name} must lie in {interval}, got {value!r}.")
-    return float(value)
-
-
-def _check_int(value, name, *, min_value, allow_none=False):
-    """Check ``value`` is an integer >= ``min_value`` (or None when allowed)."""
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        expected = "an int or None" if allow_none else "an int"
-        raise TypeError(f"{name} must be {expected}, got {type(value).__name__}.")
-    if value < min_value:
-        raise ValueError(f"{name} must be >= {min_value}, got {value}.")
-    return int(value)
-
-
-def _check_option(value, name, options):
-    """Check ``value`` is one of ``options``; the error lists the valid ones."""
-    if not isinstance(value, str) or value not in options:
-        valid = ", ".join(repr(o) for o in options)
-        raise ValueError(f"Unknown {name} {value!r}. Valid options are: {valid}.")
-    return value

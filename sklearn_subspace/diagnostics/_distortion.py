@@ -5,7 +5,7 @@ user needs is how much *their* pairwise distances move: the distribution of
 ``||f(x_i) - f(x_j)||^2 / ||x_i - x_j||^2`` over sampled pairs ``(i, j)``.
 """
 
-import numbers
+from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
@@ -15,7 +15,9 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils import _safe_indexing, check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from ._checks import _check_features, _check_fraction, _check_int
+from .._frames import check_numeric_columns
+from .._param_validation import HasMethods, Interval, validate_params
+from ._checks import _check_features
 
 _DEFAULT_QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
 
@@ -50,10 +52,18 @@ def _pair_squared_distances(A, pairs):
 
 
 def _check_quantiles(quantiles):
-    levels = np.atleast_1d(np.asarray(quantiles, dtype=np.float64))
-    if levels.ndim != 1 or not np.all((levels >= 0) & (levels <= 1)):
+    # The declared constraint admits any array-like: its entries are checked
+    # here.
+    levels = np.atleast_1d(np.asarray(quantiles))
+    if (
+        levels.ndim != 1
+        or levels.size == 0
+        or levels.dtype.kind not in "iuf"
+        or not np.all((levels >= 0) & (levels <= 1))
+    ):
         raise ValueError(
-            f"quantiles must be a sequence of levels in [0, 1], got {quantiles!r}."
+            "quantiles must be a non-empty sequence of levels in [0, 1], got "
+            f"{quantiles!r}. Pass e.g. quantiles=(0.05, 0.5, 0.95)."
         )
     return tuple(float(q) for q in np.unique(levels))
 
@@ -184,6 +194,10 @@ exhaustive, n_duplicate_pairs
         """Fraction of pairs outside ``[1 - eps, 1 + eps]``."""
         return self.fraction_outside_at(self.eps)
 
+    @validate_params(
+        {"eps": [Interval(Real, 0, 1, closed="neither")]},
+        prefer_skip_nested_validation=True,
+    )
     def fraction_outside_at(self, eps):
         """Fraction of pairs outside ``[1 - eps, 1 + eps]`` for another ``eps``.
 
@@ -211,7 +225,6 @@ exhaustive, n_duplicate_pairs
         >>> report.fraction_outside_at(0.25)
         0.3333333333333333
         """
-        eps = _check_fraction(eps, "eps")
         return float(np.mean(np.abs(self.ratios - 1.0) > eps))
 
     def to_frame(self):
@@ -352,16 +365,25 @@ def _project_rows(X, X_checked, transformer_or_X_projected, rows):
         # Transformers act row by row, so only the sampled rows are projected.
         Z = target.transform(_safe_indexing(X, rows))
         return _as_dense_2d(Z, rows.shape[0], "the transformer's output")
-    if isinstance(target, str | numbers.Number) or target is None:
-        raise TypeError(
-            "transformer_or_X_projected must be a transformer with a transform "
-            "method or the projected array of shape (n_samples, n_components), "
-            f"got {type(target).__name__}."
-        )
     Z = _as_dense_2d(target, X_checked.shape[0], "X_projected")
     return Z[rows]
 
 
+@validate_params(
+    {
+        "X": ["array-like"],
+        "transformer_or_X_projected": [
+            "array-like",
+            "sparse matrix",
+            HasMethods("transform"),
+        ],
+        "n_pairs": [Interval(Integral, 1, None, closed="left")],
+        "eps": [Interval(Real, 0, 1, closed="neither")],
+        "quantiles": ["array-like", Interval(Real, 0, 1, closed="both")],
+        "random_state": ["random_state"],
+    },
+    prefer_skip_nested_validation=True,
+)
 def distortion_report(
     X,
     transformer_or_X_projected,
@@ -441,9 +463,8 @@ def distortion_report(
     >>> list(report.to_frame().columns[:5])
     ['n_features', 'n_components', 'n_pairs', 'eps', 'min']
     """
-    n_pairs = _check_int(n_pairs, "n_pairs", min_value=1)
-    eps = _check_fraction(eps, "eps")
     levels = _check_quantiles(quantiles)
+    check_numeric_columns(X, "distortion_report")
     X_checked = _check_features(X, min_samples=2, what="distortion_report")
 
     rng = check_random_state(random_state)

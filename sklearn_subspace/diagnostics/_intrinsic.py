@@ -6,11 +6,15 @@ really uses locally. That number is a floor under any useful ``k``: a
 projection to fewer dimensions than the data occupies must fold it.
 """
 
+from numbers import Integral, Real
+
 import numpy as np
 from sklearn.neighbors import NearestNeighbors
 from sklearn.utils import check_random_state
 
-from ._checks import _check_features, _check_fraction, _check_int, _check_option
+from .._frames import check_numeric_columns
+from .._param_validation import Interval, StrOptions, validate_params
+from ._checks import _check_features
 
 _METHODS = ("twonn", "mle")
 
@@ -119,6 +123,17 @@ def _mle(X, n_neighbors):
     return 1.0 / mean_inverse
 
 
+@validate_params(
+    {
+        "X": ["array-like"],
+        "method": [StrOptions(set(_METHODS))],
+        "n_neighbors": [Interval(Integral, 2, None, closed="left")],
+        "n_samples": [Interval(Integral, 3, None, closed="left"), None],
+        "discard_fraction": [Interval(Real, 0, 1, closed="left")],
+        "random_state": ["random_state"],
+    },
+    prefer_skip_nested_validation=True,
+)
 def estimate_intrinsic_dimension(
     X,
     *,
@@ -150,11 +165,11 @@ def estimate_intrinsic_dimension(
         nearest distances, with the per-point inverses averaged (MacKay and
         Ghahramani, 2005).
     n_neighbors : int, default=20
-        Neighbours used by ``method="mle"``; ignored by TwoNN. Larger values
-        lower the variance but see more curvature.
+        Neighbours used by ``method="mle"``, at least 2; ignored by TwoNN.
+        Larger values lower the variance but see more curvature.
     n_samples : int or None, default=None
-        Number of rows to subsample before the neighbour search. ``None``
-        uses all rows up to 5000. Subsampling measures the dimension at a
+        Number of rows to subsample before the neighbour search, at least 3.
+        ``None`` uses all rows up to 5000. Subsampling measures the dimension at a
         coarser scale, which is usually what matters for a projection.
     discard_fraction : float, default=0.1
         Fraction of the largest TwoNN ratios left out of the fit; 0.1 is the
@@ -173,6 +188,9 @@ def estimate_intrinsic_dimension(
     ValueError
         If ``X`` is not 2-D, contains NaN or infinity, has too few distinct
         rows, or an option is unknown or out of range.
+    TypeError
+        If ``X`` is a DataFrame with categorical or text columns; the
+        message names them.
 
     See Also
     --------
@@ -212,12 +230,7 @@ def estimate_intrinsic_dimension(
     >>> round(estimate_intrinsic_dimension(X, method="mle", n_neighbors=10))
     3
     """
-    method = _check_option(method, "method", _METHODS)
-    n_neighbors = _check_int(n_neighbors, "n_neighbors", min_value=2)
-    n_samples = _check_int(n_samples, "n_samples", min_value=3, allow_none=True)
-    discard_fraction = _check_fraction(
-        discard_fraction, "discard_fraction", closed_low=True
-    )
+    check_numeric_columns(X, "estimate_intrinsic_dimension")
     X = _check_features(X, min_samples=3, what="estimate_intrinsic_dimension")
     X = _subsample_distinct(X, n_samples, random_state)
     if X.shape[0] < 3:

@@ -6,16 +6,20 @@ only on sampled pairs. Each answers a different question, so they are
 reported together and never merged into one number.
 """
 
+from numbers import Integral, Real
+
 import numpy as np
 import pandas as pd
 from sklearn.utils import check_random_state
 
+from .._frames import check_numeric_columns
+from .._param_validation import Interval, StrOptions, validate_params
 from ..projection import (
     PROJECTION_FAMILIES,
     johnson_lindenstrauss_min_dim,
     make_projection,
 )
-from ._checks import _check_features, _check_fraction, _check_int, _check_option
+from ._checks import _check_features
 from ._distortion import _pair_squared_distances, _sample_pairs
 from ._intrinsic import _METHODS, estimate_intrinsic_dimension
 
@@ -179,6 +183,26 @@ projection_seeds
         )
 
 
+@validate_params(
+    {
+        "X": ["array-like"],
+        "eps": [Interval(Real, 0, 1, closed="neither")],
+        "failure_probability": [Interval(Real, 0, 1, closed="neither")],
+        "projection": [StrOptions(set(PROJECTION_FAMILIES))],
+        # A grid's values are checked against the data's width below.
+        "n_components_grid": [
+            "array-like",
+            Interval(Integral, 1, None, closed="left"),
+            None,
+        ],
+        "n_pairs": [Interval(Integral, 1, None, closed="left")],
+        "n_repeats": [Interval(Integral, 1, None, closed="left")],
+        "max_fraction_outside": [Interval(Real, 0, 1, closed="left")],
+        "intrinsic_method": [StrOptions(set(_METHODS))],
+        "random_state": ["random_state"],
+    },
+    prefer_skip_nested_validation=True,
+)
 def recommend_n_components(
     X,
     *,
@@ -285,15 +309,7 @@ def recommend_n_components(
     >>> list(rec.to_frame().index)
     ['worst_case', 'intrinsic_dimension', 'measured']
     """
-    eps = _check_fraction(eps, "eps")
-    failure_probability = _check_fraction(failure_probability, "failure_probability")
-    max_fraction_outside = _check_fraction(
-        max_fraction_outside, "max_fraction_outside", closed_low=True
-    )
-    projection = _check_option(projection, "projection", PROJECTION_FAMILIES)
-    intrinsic_method = _check_option(intrinsic_method, "intrinsic_method", _METHODS)
-    n_pairs = _check_int(n_pairs, "n_pairs", min_value=1)
-    n_repeats = _check_int(n_repeats, "n_repeats", min_value=1)
+    check_numeric_columns(X, "recommend_n_components")
     X = _check_features(X, min_samples=3, what="recommend_n_components")
     n_samples, n_features = X.shape
     grid = _check_grid(n_components_grid, n_features)
@@ -353,8 +369,8 @@ def recommend_n_components(
         intrinsic_dimension=intrinsic,
         measured_n_components=measured,
         grid_results=pd.DataFrame.from_records(records),
-        eps=eps,
-        failure_probability=failure_probability,
+        eps=float(eps),
+        failure_probability=float(failure_probability),
         projection=projection,
         n_samples=n_samples,
         n_features=n_features,

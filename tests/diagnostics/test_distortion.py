@@ -1,5 +1,6 @@
 """Tests for distortion_report and DistortionReport."""
 
+import re
 import warnings
 
 import matplotlib
@@ -17,6 +18,7 @@ from scipy.spatial.distance import pdist
 from sklearn.preprocessing import StandardScaler
 from sklearn.random_projection import GaussianRandomProjection
 
+from sklearn_subspace._param_validation import InvalidParameterError
 from sklearn_subspace.diagnostics import DistortionReport, distortion_report
 from sklearn_subspace.projection import JLSubspaceTransformer
 
@@ -246,6 +248,12 @@ def test_fraction_outside_at_another_eps():
     assert report.fraction_outside == 0.6
     assert report.fraction_outside_at(0.3) == 0.4
     assert report.fraction_outside_at(0.55) == 0.2
+    message = (
+        "The 'eps' parameter of DistortionReport.fraction_outside_at must be a "
+        "float in the range (0.0, 1.0). Got 1.0 instead."
+    )
+    with pytest.raises(InvalidParameterError, match=re.escape(message)):
+        report.fraction_outside_at(1.0)
     assert "fraction_outside=0.6" in repr(report)
 
 
@@ -310,11 +318,9 @@ def _square(n=6, d=3):
         (np.arange(6.0), _square(), {}, ValueError, "2-D.*reshape"),
         (_square(), _square(5), {}, ValueError, "5 rows but X has 6"),
         (_square(1), _square(1), {}, ValueError, "1 sample.*at least 2"),
-        (_square(), _square(), {"eps": 0.0}, ValueError, r"eps must lie in \(0, 1\)"),
-        (_square(), _square(), {"eps": 1.5}, ValueError, r"eps must lie in \(0, 1\)"),
-        (_square(), _square(), {"n_pairs": 0}, ValueError, "n_pairs must be >= 1"),
         (_square(), _square(), {"quantiles": [1.5]}, ValueError, r"\[0, 1\]"),
-        (_square(), "gaussian", {}, TypeError, "transformer with a transform"),
+        (_square(), _square(), {"quantiles": []}, ValueError, "non-empty"),
+        (_square(), _square(), {"quantiles": ["a"]}, ValueError, r"\[0, 1\]"),
     ],
 )
 def test_bad_input_raises_an_error_naming_the_problem(
@@ -322,3 +328,37 @@ def test_bad_input_raises_an_error_naming_the_problem(
 ):
     with pytest.raises(error, match=match):
         distortion_report(X, projected, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("eps", 0.0, "a float in the range (0.0, 1.0)"),
+        ("eps", 1.5, "a float in the range (0.0, 1.0)"),
+        ("n_pairs", 0, "an int in the range [1, inf)"),
+        ("n_pairs", 10.0, "an int in the range [1, inf)"),
+        ("quantiles", 1.5, "an array-like or a float in the range [0.0, 1.0]"),
+        (
+            "transformer_or_X_projected",
+            "gaussian",
+            "an array-like, a sparse array or matrix or an object implementing "
+            "'transform'",
+        ),
+        ("random_state", "seed", "an int in the range [0, 4294967295], an "),
+    ],
+)
+def test_bad_parameters_get_the_standard_message(name, value, expected):
+    params = {"transformer_or_X_projected": _square(), name: value}
+    prefix = f"The {name!r} parameter of distortion_report must be {expected}"
+    with pytest.raises(InvalidParameterError, match=re.escape(prefix)) as info:
+        distortion_report(_square(), **params)
+    assert str(info.value).endswith(f"Got {value!r} instead.")
+
+
+@pytest.mark.parametrize("kind", ["categorical", "text"])
+def test_a_label_column_of_a_dataframe_is_named(kind):
+    X = pd.DataFrame(_square(), columns=["a", "b", "c"])
+    dtype = "category" if kind == "categorical" else "string"
+    X["b"] = pd.Series(["1", "2"] * 3, dtype=dtype)
+    with pytest.raises(TypeError, match=rf"distortion_report .*\['b'\] .*{kind}"):
+        distortion_report(X, _square())

@@ -1,12 +1,16 @@
 """Tests for estimate_intrinsic_dimension (TwoNN and Levina-Bickel MLE)."""
 
+import re
+
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from sklearn.datasets import make_swiss_roll
 
+from sklearn_subspace._param_validation import InvalidParameterError
 from sklearn_subspace.diagnostics import estimate_intrinsic_dimension
 
 N_SAMPLES = 2000
@@ -204,11 +208,6 @@ def test_estimate_is_finite_and_positive_or_raises_value_error(X, method):
         (np.arange(10.0), {}, ValueError, "2-D.*reshape"),
         (np.zeros((4, 2, 2)), {}, ValueError, "2-D.*3-D"),
         (np.eye(2), {}, ValueError, "2 sample.*at least 3"),
-        (np.eye(5), {"method": "pca"}, ValueError, "'twonn', 'mle'"),
-        (np.eye(5), {"n_neighbors": 1}, ValueError, "n_neighbors must be >= 2"),
-        (np.eye(5), {"n_neighbors": 2.5}, TypeError, "n_neighbors must be an int"),
-        (np.eye(5), {"n_samples": 2}, ValueError, "n_samples must be >= 3"),
-        (np.eye(5), {"discard_fraction": 1.0}, ValueError, r"\[0, 1\)"),
         (np.eye(5), {"method": "mle", "n_neighbors": 5}, ValueError, "n_neighbors"),
         (np.array([["a", "b"]] * 4), {}, ValueError, "convert"),
     ],
@@ -216,3 +215,63 @@ def test_estimate_is_finite_and_positive_or_raises_value_error(X, method):
 def test_bad_input_raises_an_error_naming_the_problem(X, kwargs, error, match):
     with pytest.raises(error, match=match):
         estimate_intrinsic_dimension(X, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("n_neighbors", 1, "an int in the range [2, inf)"),
+        ("n_neighbors", 2.5, "an int in the range [2, inf)"),
+        ("n_samples", 2, "an int in the range [3, inf) or None"),
+        ("discard_fraction", 1.0, "a float in the range [0.0, 1.0)"),
+        ("random_state", -1, "an int in the range [0, 4294967295], an "),
+        ("X", 5.0, "an array-like"),
+    ],
+)
+def test_bad_parameters_get_the_standard_message(name, value, expected):
+    params = {"X": np.eye(5), name: value}
+    prefix = (
+        f"The {name!r} parameter of estimate_intrinsic_dimension must be {expected}"
+    )
+    with pytest.raises(InvalidParameterError, match=re.escape(prefix)) as info:
+        estimate_intrinsic_dimension(**params)
+    assert str(info.value).endswith(f"Got {value!r} instead.")
+
+
+def test_an_unknown_method_lists_the_valid_ones():
+    with pytest.raises(InvalidParameterError) as info:
+        estimate_intrinsic_dimension(np.eye(5), method="pca")
+    message = str(info.value)
+    assert message.startswith(
+        "The 'method' parameter of estimate_intrinsic_dimension must be a str among {"
+    )
+    assert "'twonn'" in message and "'mle'" in message
+    assert message.endswith("}. Got 'pca' instead.")
+
+
+@pytest.mark.parametrize(
+    ("dtype", "says"), [("category", "categorical"), ("string", "text")]
+)
+def test_a_label_column_of_a_dataframe_is_named_with_the_fix(dtype, says):
+    # Category labels that read as numbers ("1.5") would otherwise be taken
+    # as coordinates without a word.
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.standard_normal((40, 3)), columns=["a", "b", "c"])
+    X["colour"] = pd.Series(np.where(np.arange(40) % 2, "1.5", "2"), dtype=dtype)
+    with pytest.raises(TypeError) as info:
+        estimate_intrinsic_dimension(X)
+    message = str(info.value)
+    assert message.startswith(
+        "estimate_intrinsic_dimension needs numeric features, but column(s) "
+        "['colour'] of X "
+    )
+    assert says in message and "OneHotEncoder" in message
+
+
+def test_a_numeric_dataframe_gives_the_estimate_of_its_values():
+    rng = np.random.default_rng(0)
+    values = rng.standard_normal((200, 2)) @ rng.standard_normal((2, 6))
+    frame = pd.DataFrame(values, columns=[f"f{i}" for i in range(6)])
+    assert estimate_intrinsic_dimension(
+        frame, random_state=0
+    ) == estimate_intrinsic_dimension(values, random_state=0)

@@ -1,9 +1,12 @@
 """Tests for recommend_n_components and NComponentsRecommendation."""
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
 
+from sklearn_subspace._param_validation import InvalidParameterError
 from sklearn_subspace.diagnostics import (
     NComponentsRecommendation,
     distortion_report,
@@ -171,21 +174,50 @@ def test_to_frame_shows_the_three_numbers_side_by_side_with_meanings(low_rank_da
 @pytest.mark.parametrize(
     ("kwargs", "error", "match"),
     [
-        ({"eps": 1.0}, ValueError, r"eps must lie in \(0, 1\)"),
-        ({"failure_probability": 0.0}, ValueError, "failure_probability"),
-        ({"projection": "pca"}, ValueError, "'gaussian', 'orthogonal'"),
-        ({"intrinsic_method": "pca"}, ValueError, "'twonn', 'mle'"),
         ({"n_components_grid": [0, 8]}, ValueError, r"\[1, n_features=16\]"),
         ({"n_components_grid": [32]}, ValueError, r"\[1, n_features=16\]"),
+        ({"n_components_grid": 32}, ValueError, r"\[1, n_features=16\]"),
         ({"n_components_grid": [2.5]}, ValueError, "integers"),
-        ({"n_repeats": 0}, ValueError, "n_repeats must be >= 1"),
-        ({"max_fraction_outside": 1.0}, ValueError, "max_fraction_outside"),
+        ({"n_components_grid": []}, ValueError, "non-empty"),
     ],
 )
 def test_bad_option_raises_an_error_naming_the_problem(kwargs, error, match):
     X = np.random.default_rng(1).standard_normal((30, 16))
     with pytest.raises(error, match=match):
         recommend_n_components(X, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("eps", 1.0, "a float in the range (0.0, 1.0)"),
+        ("failure_probability", 0.0, "a float in the range (0.0, 1.0)"),
+        ("n_pairs", 0, "an int in the range [1, inf)"),
+        ("n_repeats", 0, "an int in the range [1, inf)"),
+        ("max_fraction_outside", 1.0, "a float in the range [0.0, 1.0)"),
+        (
+            "n_components_grid",
+            0,
+            "an array-like, an int in the range [1, inf) or None",
+        ),
+        ("projection", "pca", "a str among {"),
+        ("intrinsic_method", "pca", "a str among {"),
+    ],
+)
+def test_bad_parameters_get_the_standard_message(name, value, expected):
+    X = np.random.default_rng(1).standard_normal((30, 16))
+    prefix = f"The {name!r} parameter of recommend_n_components must be {expected}"
+    with pytest.raises(InvalidParameterError, match=re.escape(prefix)) as info:
+        recommend_n_components(X, **{name: value})
+    assert str(info.value).endswith(f"Got {value!r} instead.")
+
+
+def test_a_label_column_of_a_dataframe_is_named():
+    X = pd.DataFrame(np.random.default_rng(1).standard_normal((30, 4)))
+    X.columns = ["a", "b", "c", "d"]
+    X["d"] = pd.Categorical(np.arange(30) % 3)
+    with pytest.raises(TypeError, match=r"recommend_n_components .*\['d'\] .*categ"):
+        recommend_n_components(X)
 
 
 @pytest.mark.parametrize(

@@ -286,7 +286,10 @@ def test_unknown_projection_is_rejected_listing_the_valid_ones(fx, name):
         lambda: make_projection(name, 2, 4, seed=0),
         standard_options_message("projection", "make_projection", name),
     )
-    assert_rejected(lambda: recommend_n_components(fx.X, projection=name), pattern)
+    assert_rejected(
+        lambda: recommend_n_components(fx.X, projection=name),
+        standard_options_message("projection", "recommend_n_components", name),
+    )
     assert_rejected(
         lambda: compression_study(fx.X, fx.y, fx.X, fx.y, projections=[name]),
         pattern,

@@ -1,12 +1,14 @@
 """``TorchFeatureExtractor``: a frozen deep teacher as a scikit-learn transformer."""
 
 import copy
-import numbers
+import enum
 import os
 import threading
 import warnings
+from numbers import Integral
 
 import numpy as np
+import torch
 from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
@@ -17,6 +19,7 @@ from torch import nn
 
 from .._device import resolve_device
 from .._frames import check_numeric_columns
+from .._param_validation import Interval, StrOptions, _fit_context
 from ._cache import FORMAT_VERSION, STORAGES, FeatureCache
 from ._identity import (
     digest_json,
@@ -46,18 +49,6 @@ def _unique_in_order(keys):
     rank = np.empty_like(order)
     rank[order] = np.arange(order.size)
     return first[order], rank[inverse.ravel()]
-
-
-def _check_int(value, name, minimum):
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool):
-        raise TypeError(f"{name} must be an integer, got {type(value).__name__}.")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}.")
-
-
-def _check_option(value, name, options):
-    if not isinstance(value, str) or value not in options:
-        raise ValueError(f"Unknown {name}={value!r}. Valid options: {list(options)}.")
 
 
 class TorchFeatureExtractor(
@@ -100,9 +91,10 @@ class TorchFeatureExtractor(
 
         In grid searches prefer a name or a callable: every clone deep-copies
         a module passed in (and ``fit`` hashes its weights).
-    weights : str, path-like or None, default="DEFAULT"
+    weights : str, path-like, torchvision weights enum or None, default="DEFAULT"
         ``"DEFAULT"``: the model's standard pretrained weights. torchvision
-        also takes weight names (``"IMAGENET1K_V2"``), timm a pretrained tag.
+        also takes weight names (``"IMAGENET1K_V2"``) or members of its
+        weights enums, timm a pretrained tag.
         A local file (torchvision ``state_dict``, timm checkpoint) or a
         ``save_pretrained`` directory (Hugging Face) loads from disk. None
         builds a randomly initialised model, seeded by ``random_state``.
@@ -254,6 +246,25 @@ class TorchFeatureExtractor(
     (4, 2048)
     """
 
+    _parameter_constraints = {
+        "model": [str, nn.Module, callable],
+        # A torchvision weights enum (ResNet50_Weights.IMAGENET1K_V2) works too.
+        "weights": [str, os.PathLike, enum.Enum, None],
+        "layer": [str, None],
+        "pooling": [StrOptions(set(POOLING_OPTIONS))],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        # Device names ("cuda:1") are checked, with the hardware, in fit.
+        "device": [str, torch.device],
+        "precision": [StrOptions(set(PRECISION_OPTIONS))],
+        "num_workers": [Interval(Integral, 0, None, closed="left")],
+        "max_length": [Interval(Integral, 1, None, closed="left")],
+        "preprocess": [StrOptions(set(PREPROCESS_OPTIONS))],
+        "random_state": ["random_state"],
+        "cache_dir": [str, os.PathLike, None],
+        "cache_storage": [StrOptions(set(STORAGES))],
+        "progress": ["boolean"],
+    }
+
     def __init__(
         self,
         model="resnet50",
@@ -288,44 +299,21 @@ class TorchFeatureExtractor(
         self.progress = progress
 
     # -- fitting ------------------------------------------------------------
-    def _check_params(self):
-        if not isinstance(self.model, (str, nn.Module)) and not callable(self.model):
-            raise TypeError(
-                "model must be a model name, a torch.nn.Module or a callable "
-                f"returning one; got {type(self.model).__name__}."
-            )
-        if self.layer is not None and not isinstance(self.layer, str):
-            raise TypeError(
-                f"layer must be a module name (str) or None, got "
-                f"{type(self.layer).__name__}."
-            )
-        _check_option(self.pooling, "pooling", POOLING_OPTIONS)
-        _check_option(self.precision, "precision", PRECISION_OPTIONS)
-        _check_option(self.preprocess, "preprocess", PREPROCESS_OPTIONS)
-        _check_option(self.cache_storage, "cache_storage", STORAGES)
-        _check_int(self.batch_size, "batch_size", 1)
-        _check_int(self.num_workers, "num_workers", 0)
-        _check_int(self.max_length, "max_length", 1)
-        if self.cache_dir is not None and not isinstance(
-            self.cache_dir, (str, os.PathLike)
-        ):
-            raise TypeError(
-                f"cache_dir must be a path or None, got {type(self.cache_dir).__name__}."
-            )
-
-    def _build_teacher(self):
-        self._check_params()
+    def _build_teacher(self, wrappers):
+        # ``wrappers``: scikit-learn's decorators between the public method
+        # and the user's call, so that the logits warning points at the call.
         self.device_ = resolve_device(self.device)
         self.precision_ = resolve_precision(self.precision, self.device_)
         teacher = get_teacher(self.model, self.weights, self.random_state, self.device_)
         teacher.site(self.layer, self.pooling)  # unknown layers fail in fit
         if self.layer is None and teacher.modality == "tensor":
-            _warn_if_logits(teacher)
+            _warn_if_logits(teacher, stacklevel=4 + wrappers)
         self._teacher = teacher
         self.model_id_ = teacher.identity
         self.modality_ = teacher.modality
         return teacher
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Build the frozen teacher and learn the feature width.
 
@@ -346,7 +334,7 @@ class TorchFeatureExtractor(
         self : TorchFeatureExtractor
             The fitted extractor.
         """
-        self._build_teacher()
+        self._build_teacher(wrappers=1)  # _fit_context
         samples = self._parse(X, reset=True)
         n_features = self._known_n_features()
         if n_features is None:
@@ -354,6 +342,7 @@ class TorchFeatureExtractor(
         self.n_features_out_ = int(n_features)
         return self
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit_transform(self, X, y=None):
         """Build the teacher and return the features of ``X``.
 
@@ -371,7 +360,7 @@ class TorchFeatureExtractor(
         features : ndarray of shape (n_samples, n_features_out_), float32
             One feature vector per sample.
         """
-        self._build_teacher()
+        self._build_teacher(wrappers=2)  # _fit_context and set_output
         samples = self._parse(X, reset=True)
         features = self._features(samples)
         self.n_features_out_ = int(features.shape[1])
@@ -609,7 +598,7 @@ class TorchFeatureExtractor(
             self.precision_ = resolve_precision(self.precision, self.device_)
 
 
-def _warn_if_logits(teacher):
+def _warn_if_logits(teacher, stacklevel):
     found = teacher.output_layer()
     if found is None:
         return
@@ -626,7 +615,7 @@ def _warn_if_logits(teacher):
         f"returns that output. {instead}keep this output and silence this "
         f"warning, pass layer={linear!r}.",
         UserWarning,
-        stacklevel=4,
+        stacklevel=stacklevel,
     )
 
 

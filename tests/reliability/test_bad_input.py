@@ -308,7 +308,9 @@ def test_unknown_projection_is_rejected_listing_the_valid_ones(fx, name):
 def test_unknown_pooling_is_rejected_listing_the_valid_ones(fx, name):
     assert_rejected(
         lambda: TorchFeatureExtractor(tiny_mlp(), pooling=name, device="cpu").fit(fx.X),
-        rf"pooling.*{re.escape(name)}.*'auto', 'cls'",
+        standard_options_message(
+            "pooling", "TorchFeatureExtractor", name, listed=("auto", "cls")
+        ),
     )
 
 

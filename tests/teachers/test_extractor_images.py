@@ -1,11 +1,14 @@
 """Image teachers: input kinds, the method's features, layers, pooling, errors."""
 
+import re
+
 import numpy as np
 import pytest
 import torch
 from numpy.testing import assert_allclose, assert_array_equal
 from PIL import Image
 
+from sklearn_subspace._param_validation import InvalidParameterError
 from sklearn_subspace.teachers import TorchFeatureExtractor, clear_model_cache
 
 
@@ -218,12 +221,6 @@ def test_cls_pooling_of_a_feature_map_is_rejected(float_images):
 @pytest.mark.parametrize(
     "params, error, match",
     [
-        ({"pooling": "median"}, ValueError, "Valid options: \\['auto', 'cls'"),
-        ({"precision": "int8"}, ValueError, "Unknown precision='int8'"),
-        ({"preprocess": "yes"}, ValueError, "Unknown preprocess='yes'"),
-        ({"batch_size": 0}, ValueError, "batch_size must be >= 1"),
-        ({"batch_size": 2.5}, TypeError, "batch_size must be an integer"),
-        ({"layer": 3}, TypeError, "layer must be a module name"),
         (
             {"weights": "IMAGENET9K"},
             ValueError,
@@ -244,9 +241,60 @@ def test_cuda_without_a_gpu_is_a_clear_error(float_images):
         _resnet18(device="cuda").fit(float_images)
 
 
-def test_unknown_model_type_is_a_type_error(float_images):
-    with pytest.raises(TypeError, match="model must be a model name"):
-        TorchFeatureExtractor(model=42).fit(float_images)
+@pytest.mark.parametrize(
+    "name, value, expected",
+    [
+        ("batch_size", 0, "an int in the range [1, inf)"),
+        ("batch_size", 2.5, "an int in the range [1, inf)"),
+        ("num_workers", -1, "an int in the range [0, inf)"),
+        ("max_length", 0, "an int in the range [1, inf)"),
+        ("layer", 3, "an instance of 'str' or None"),
+        (
+            "model",
+            42,
+            "an instance of 'str', an instance of 'torch.nn.modules.module.Module' "
+            "or a callable",
+        ),
+        (
+            "weights",
+            1.5,
+            "an instance of 'str', an instance of 'os.PathLike', an instance of "
+            "'enum.Enum' or None",
+        ),
+        ("device", 0, "an instance of 'str' or an instance of 'torch.device'"),
+        ("cache_dir", 5, "an instance of 'str', an instance of 'os.PathLike' or None"),
+        ("progress", "yes", "an instance of 'bool' or an instance of 'numpy.bool'"),
+        ("random_state", -1, "an int in the range [0, 4294967295], an instance"),
+    ],
+)
+def test_bad_parameters_get_the_standard_message(float_images, name, value, expected):
+    extractor = _resnet18().set_params(**{name: value})  # set without a check
+    prefix = f"The {name!r} parameter of TorchFeatureExtractor must be {expected}"
+    for method in (extractor.fit, extractor.fit_transform):
+        with pytest.raises(InvalidParameterError, match=re.escape(prefix)) as info:
+            method(float_images)
+        assert str(info.value).endswith(f"Got {value!r} instead.")
+
+
+@pytest.mark.parametrize(
+    "name, options",
+    [
+        ("pooling", ("auto", "cls", "mean", "avg", "max")),
+        ("precision", ("auto", "float32", "bfloat16", "float16")),
+        ("preprocess", ("auto", "always", "never")),
+        ("cache_storage", ("float32", "compressed", "float16")),
+    ],
+)
+def test_an_unknown_option_lists_the_valid_ones(float_images, name, options):
+    with pytest.raises(InvalidParameterError) as info:
+        _resnet18(**{name: "median"}).fit(float_images)
+    message = str(info.value)
+    assert message.startswith(
+        f"The {name!r} parameter of TorchFeatureExtractor must be a str among {{"
+    )
+    assert message.endswith("}. Got 'median' instead.")
+    listed = message[message.index("{") + 1 : message.index("}")].split(", ")
+    assert sorted(listed) == sorted(repr(option) for option in options)
 
 
 def test_raw_images_need_known_preprocessing(tiny_vit_dir, rng):

@@ -92,6 +92,14 @@ def test_a_sequential_ending_in_linear_names_its_last_layers(X):
         _fit(net, X)
 
 
+@pytest.mark.parametrize("method", ["fit", "fit_transform"])
+def test_the_logits_warning_points_at_the_line_that_called_fit(X, method):
+    extractor = TorchFeatureExtractor(SmallClassifier(), device="cpu")
+    with pytest.warns(UserWarning, match="nn.Linear layer 'fc'") as info:
+        getattr(extractor, method)(X)
+    assert info[0].filename == __file__
+
+
 def test_a_module_ending_in_a_nonlinearity_gets_no_warning(X):
     net = nn.Sequential(nn.Linear(8, 16), nn.ReLU())
     with warnings.catch_warnings():

@@ -32,6 +32,18 @@ def test_missing_torchvision_weights_offline_say_where_and_how(empty_torch_home)
     assert "weights='<path to the .pth file>'" in message
 
 
+def test_a_torchvision_weights_enum_reaches_the_loader(empty_torch_home, monkeypatch):
+    from torchvision.models import ResNet18_Weights
+
+    monkeypatch.setenv("SKLEARN_SUBSPACE_OFFLINE", "1")
+    extractor = TorchFeatureExtractor(
+        "resnet18", weights=ResNet18_Weights.IMAGENET1K_V1, device="cpu"
+    )
+    # A valid weights value: fit looks for its checkpoint (absent offline).
+    with pytest.raises(WeightsUnavailableError, match="resnet18-f37072fd.pth"):
+        extractor.fit(IMAGES)
+
+
 def test_a_failed_torchvision_download_becomes_the_same_clear_error(
     empty_torch_home, monkeypatch
 ):

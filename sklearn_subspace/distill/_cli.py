@@ -1,9 +1,18 @@
 """The ``distill`` subcommand: ``sklearn-subspace distill [options]``."""
 
-import argparse
-import sys
 import time
 
+from .._cli_common import (
+    add_list_option,
+    add_option,
+    add_subcommand,
+    choice_list,
+    fraction,
+    int_list,
+    positive_float,
+    positive_int,
+    report,
+)
 from ..projection import PROJECTION_FAMILIES
 from ._result import METHODS
 
@@ -30,69 +39,18 @@ examples:
 """
 
 
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected a positive integer, got {text!r}"
-        ) from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
-
-
-def _positive_float(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {value}")
-    return value
-
-
-def _fraction(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {value}")
-    return value
-
-
-def _int_list(text):
-    return [_positive_int(item) for item in text.split(",") if item.strip()]
-
-
-def _method_list(text):
-    items = [item.strip() for item in text.split(",") if item.strip()]
-    unknown = [item for item in items if item not in METHODS]
-    if unknown:
-        raise argparse.ArgumentTypeError(
-            f"unknown methods {', '.join(map(repr, unknown))}; valid methods: "
-            f"{', '.join(METHODS)}"
-        )
-    return items
-
-
-def _flatten(groups):
-    return None if groups is None else [x for group in groups for x in group]
-
-
 def add_parser(subparsers):
-    """Add the ``distill`` subcommand to an ``argparse`` sub-parser collection.
+    """Register the ``distill`` subcommand, as every entry of ``SUBCOMMANDS`` does.
 
     Parameters
     ----------
     subparsers : argparse._SubParsersAction
-        What ``ArgumentParser.add_subparsers()`` returned.
+        The collection ``sklearn_subspace.cli.build_parser`` adds commands to.
 
     Returns
     -------
     argparse.ArgumentParser
-        The ``distill`` parser; its ``handler`` default runs the comparison.
+        The new parser; the handler it sets, :func:`run`, runs the comparison.
 
     See Also
     --------
@@ -106,53 +64,49 @@ def add_parser(subparsers):
     >>> _ = add_parser(parser.add_subparsers(dest="command"))
     >>> args = parser.parse_args(["distill", "--ks", "16,64", "--seeds", "2"])
     >>> args.ks, args.seeds
-    ([[16, 64]], 2)
+    ([16, 64], 2)
     """
-    parser = subparsers.add_parser(
+    parser, what, where = add_subcommand(
+        subparsers,
         "distill",
         help="compare subspace-native distillation with scratch, KD and FitNets "
         "students",
         description=_DESCRIPTION,
         epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        handler=run,
     )
-    what = parser.add_argument_group("what to run")
-    what.add_argument(
+    add_list_option(
+        what,
         "--ks",
-        type=_int_list,
-        nargs="+",
-        default=None,
+        int_list,
         metavar="K",
         help="subspace dimensions k for the FitNets and subspace students, space "
         "or comma separated (default: 16 64 256)",
     )
-    what.add_argument(
+    add_list_option(
+        what,
         "--methods",
-        type=_method_list,
-        nargs="+",
-        default=None,
+        choice_list(METHODS, "methods"),
         metavar="NAME",
         help=f"methods among {', '.join(METHODS)} (default: all)",
     )
-    what.add_argument(
-        "--seeds", type=_positive_int, default=3, help="number of seeds (default: 3)"
-    )
+    add_option(what, "--seeds")
     what.add_argument(
         "--hidden",
-        type=_int_list,
+        type=int_list,
         default=[256],
         metavar="SIZES",
         help="hidden layer sizes of the student MLP, comma separated (default: 256)",
     )
     what.add_argument(
         "--max-epochs",
-        type=_positive_int,
+        type=positive_int,
         default=30,
         help="student training epochs, the same for every method (default: 30)",
     )
     what.add_argument(
         "--lr",
-        type=_positive_float,
+        type=positive_float,
         default=3e-3,
         # At 1e-3 the scratch and KD students are still improving after 30
         # epochs on this task; 3e-3 lets every method come close to its best.
@@ -160,7 +114,7 @@ def add_parser(subparsers):
     )
     what.add_argument(
         "--batch-size",
-        type=_positive_int,
+        type=positive_int,
         default=128,
         help="student batch size (default: 128)",
     )
@@ -172,25 +126,18 @@ def add_parser(subparsers):
     )
     what.add_argument(
         "--temperature",
-        type=_positive_float,
+        type=positive_float,
         default=4.0,
         help="Hinton KD temperature (default: 4)",
     )
     what.add_argument(
         "--alpha",
-        type=_fraction,
+        type=fraction,
         default=0.9,
         help="weight of the soft-target term in Hinton KD (default: 0.9)",
     )
-    what.add_argument(
-        "--random-state", type=int, default=0, help="base seed (default: 0)"
-    )
-    where = parser.add_argument_group("where and how")
-    where.add_argument(
-        "--device",
-        default="auto",
-        help="auto, cpu, cuda, cuda:N or mps (default: auto)",
-    )
+    add_option(what, "--random-state")
+    add_option(where, "--device")
     where.add_argument(
         "--cache-dir",
         default=None,
@@ -202,23 +149,15 @@ def add_parser(subparsers):
         default=None,
         help="also write the CSV, markdown table and learning-curve PNG here",
     )
-    where.add_argument("--quiet", action="store_true", help="no progress output")
-    parser.set_defaults(handler=run)
+    add_option(where, "--quiet", help="no progress output")
     return parser
 
 
 def run(args):
-    """Run the comparison described by parsed command-line arguments.
+    """The ``distill`` handler: load the task, run the comparison, report it.
 
-    Parameters
-    ----------
-    args : argparse.Namespace
-        As parsed by the ``distill`` parser.
-
-    Returns
-    -------
-    int
-        The exit status, 0 on success.
+    Returns the exit status (0); errors propagate to
+    :func:`sklearn_subspace.cli.main`, which turns them into statuses.
     """
     from ..head import SubspaceHeadClassifier
     from ..study import load_embedded_task
@@ -238,8 +177,8 @@ def run(args):
         teacher=extractor,
         teacher_logits=task.teacher,
         student_params={"hidden_layer_sizes": tuple(args.hidden)},
-        n_components=_flatten(args.ks) or [16, 64, 256],
-        methods=_flatten(args.methods) or list(METHODS),
+        n_components=args.ks or [16, 64, 256],
+        methods=args.methods or list(METHODS),
         seeds=args.seeds,
         projection=args.projection,
         # The head the compression study trains on this task.
@@ -255,14 +194,10 @@ def run(args):
         random_state=args.random_state,
         verbose=verbose,
     )
-    print(f"\n### Subspace-native distillation on {task.name}\n")
-    print(result.to_markdown())
-    print(
-        f"Wall time: {time.perf_counter() - start:.1f} s (teacher features "
-        f"{result.teacher_time:.1f} s, students {result.wall_time:.1f} s)."
+    return report(
+        result,
+        heading=f"Subspace-native distillation on {task.name}",
+        timing=f"Wall time: {time.perf_counter() - start:.1f} s (teacher features "
+        f"{result.teacher_time:.1f} s, students {result.wall_time:.1f} s).",
+        out=args.out,
     )
-    if args.out is not None:
-        paths = result.save(args.out)
-        print("Wrote " + ", ".join(str(path) for path in paths.values()))
-    sys.stdout.flush()
-    return 0

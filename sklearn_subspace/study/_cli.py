@@ -1,10 +1,17 @@
 """The ``study`` subcommand: ``sklearn-subspace study [options]``."""
 
-import argparse
-import sys
 import time
 from pathlib import Path
 
+from .._cli_common import (
+    add_list_option,
+    add_option,
+    add_subcommand,
+    choice_list,
+    int_list,
+    positive_int,
+    report,
+)
 from .._device import resolve_device
 from ..datasets._embedded_teacher import default_cache_dir
 from ..projection import PROJECTION_FAMILIES
@@ -42,48 +49,6 @@ examples:
 """
 
 
-def _split_list(values):
-    # Accept both "--ks 64 16" and "--ks 64,16".
-    return [item for value in values for item in value.split(",") if item.strip()]
-
-
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected a positive integer, got {text!r}"
-        ) from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
-
-
-def _int_list(text):
-    return [_positive_int(item) for item in _split_list([text])]
-
-
-def _choice_list(valid, what):
-    def parse(text):
-        items = [item.strip() for item in _split_list([text])]
-        unknown = [item for item in items if item not in valid]
-        if unknown:
-            raise argparse.ArgumentTypeError(
-                f"unknown {what} {', '.join(map(repr, unknown))}; valid {what}: "
-                f"{', '.join(valid)}"
-            )
-        return items
-
-    return parse
-
-
-class _FlatList(argparse.Action):
-    """Store ``--opt a,b c`` as one flat list ``[a, b, c]``."""
-
-    def __call__(self, parser, namespace, values, option_string=None):
-        setattr(namespace, self.dest, [item for group in values for item in group])
-
-
 def add_parser(subparsers):
     """Add the ``study`` subcommand to an ``argparse`` sub-parser collection.
 
@@ -106,14 +71,14 @@ def add_parser(subparsers):
     >>> parser.parse_args(["study", "--projections", "gaussian,srht"]).projections
     ['gaussian', 'srht']
     """
-    parser = subparsers.add_parser(
+    parser, what, where = add_subcommand(
+        subparsers,
         "study",
         help="run the compression study (accuracy against k, with baselines)",
         description=_DESCRIPTION,
         epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        handler=run,
     )
-    what = parser.add_argument_group("what to run")
     what.add_argument(
         "--teacher",
         default="embedded",
@@ -135,70 +100,46 @@ def add_parser(subparsers):
         help="teacher weights: DEFAULT (pretrained), a local file or folder, or "
         "'none' for a random initialisation (default: DEFAULT)",
     )
-    what.add_argument(
+    add_list_option(
+        what,
         "--ks",
-        type=_int_list,
-        nargs="+",
-        default=None,
-        action=_FlatList,
+        int_list,
         metavar="K",
         help="values of k, space or comma separated (default: the teacher's "
         "grid; 1024 512 256 128 64 32 16 8 for the embedded teacher)",
     )
-    what.add_argument(
+    add_list_option(
+        what,
         "--projections",
-        type=_choice_list(PROJECTION_FAMILIES, "projections"),
-        nargs="+",
-        default=None,
-        action=_FlatList,
+        choice_list(PROJECTION_FAMILIES, "projections"),
         metavar="NAME",
         help=f"projection families among {', '.join(PROJECTION_FAMILIES)} "
         f"(default: {' '.join(DEFAULT_PROJECTIONS)})",
     )
-    what.add_argument(
+    add_list_option(
+        what,
         "--baselines",
-        type=_choice_list(BASELINES, "baselines"),
+        choice_list(BASELINES, "baselines"),
         nargs="*",
-        default=None,
-        action=_FlatList,
         metavar="NAME",
         help=f"baselines among {', '.join(BASELINES)}; give the flag alone for "
         "none (default: all three)",
     )
-    what.add_argument(
-        "--seeds", type=_positive_int, default=3, help="number of seeds (default: 3)"
-    )
+    add_option(what, "--seeds")
     what.add_argument(
         "--max-epochs",
-        type=_positive_int,
+        type=positive_int,
         default=None,
         help="override the head's maximum number of epochs",
     )
-    what.add_argument(
-        "--max-train-samples",
-        type=_positive_int,
-        default=None,
-        help="use a stratified subsample of the training split",
-    )
-    what.add_argument(
-        "--max-test-samples",
-        type=_positive_int,
-        default=None,
-        help="use a stratified subsample of the test split",
-    )
-    what.add_argument(
-        "--random-state", type=int, default=0, help="base seed (default: 0)"
-    )
+    add_option(what, "--max-train-samples")
+    add_option(what, "--max-test-samples")
+    add_option(what, "--random-state")
 
-    where = parser.add_argument_group("where and how")
-    where.add_argument(
-        "--device",
-        default="auto",
-        help="auto, cpu, cuda, cuda:N or mps (default: auto)",
-    )
+    add_option(where, "--device")
     where.add_argument(
         "--batch-size",
-        type=_positive_int,
+        type=positive_int,
         default=64,
         help="teacher batch size for feature extraction (default: 64)",
     )
@@ -208,15 +149,15 @@ def add_parser(subparsers):
         help="cache for features and the embedded teacher (default: "
         f"{default_cache_dir()})",
     )
-    where.add_argument(
+    add_option(
+        where,
         "--data-dir",
-        default=None,
         help="where datasets are stored and downloaded (default: "
         "CACHE_DIR/data; the Hugging Face cache for mnli)",
     )
-    where.add_argument(
+    add_option(
+        where,
         "--no-download",
-        action="store_true",
         help="never download datasets; fail if they are not on disk (for "
         "mnli, Hugging Face decides: set HF_DATASETS_OFFLINE=1)",
     )
@@ -250,8 +191,7 @@ def add_parser(subparsers):
         metavar="ADDRESS",
         help="run configurations on this dask.distributed scheduler",
     )
-    where.add_argument("--quiet", action="store_true", help="no progress bars")
-    parser.set_defaults(handler=run)
+    add_option(where, "--quiet")
     return parser
 
 
@@ -267,17 +207,10 @@ def _dask_client(address):
 
 
 def run(args):
-    """Run the study described by parsed command-line arguments.
+    """The ``study`` handler: build the task, run the study, report it.
 
-    Parameters
-    ----------
-    args : argparse.Namespace
-        As parsed by the ``study`` parser.
-
-    Returns
-    -------
-    int
-        The exit status, 0 on success.
+    Returns the exit status (0); errors propagate to
+    :func:`sklearn_subspace.cli.main`, which turns them into statuses.
     """
     from ._study import compression_study
     from ._tasks import build_task
@@ -346,13 +279,9 @@ def run(args):
     finally:
         if client is not None:
             client.close()
-    paths = result.save(out)
-
-    print(result.to_markdown())
-    print(
-        f"Wall time: {time.perf_counter() - start:.1f} s "
-        f"(study {result.wall_time:.1f} s, dataset {task.dataset})."
+    return report(
+        result,
+        timing=f"Wall time: {time.perf_counter() - start:.1f} s "
+        f"(study {result.wall_time:.1f} s, dataset {task.dataset}).",
+        out=out,
     )
-    print("Wrote " + ", ".join(str(path) for path in paths.values()))
-    sys.stdout.flush()
-    return 0

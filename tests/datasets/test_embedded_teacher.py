@@ -3,7 +3,6 @@
 import numpy as np
 import pytest
 import torch
-from idx_utils import hide_debian_fashion_mnist, tiny_images, write_mnist_files
 
 from sklearn_subspace.datasets import (
     RECIPES,
@@ -13,6 +12,8 @@ from sklearn_subspace.datasets import (
 )
 from sklearn_subspace.head import SubspaceHeadClassifier
 from sklearn_subspace.study._tasks import build_task
+
+from .idx_utils import hide_debian_fashion_mnist, tiny_images, write_mnist_files
 
 
 def _small_images(n=48, size=28):

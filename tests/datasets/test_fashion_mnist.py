@@ -3,11 +3,12 @@
 import numpy as np
 import pandas as pd
 import pytest
-from idx_utils import hide_debian_fashion_mnist, write_mnist_files
 
 from sklearn_subspace import cli
 from sklearn_subspace.datasets import DatasetUnavailableError, load_dataset
 from sklearn_subspace.datasets._fashion_mnist import DEBIAN_FASHION_MNIST
+
+from .idx_utils import hide_debian_fashion_mnist, write_mnist_files
 
 needs_package = pytest.mark.skipif(
     not DEBIAN_FASHION_MNIST.is_dir(),

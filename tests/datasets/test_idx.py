@@ -7,9 +7,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
-from idx_utils import write_idx, write_mnist_files
 
 from sklearn_subspace.datasets._idx import find_idx_files, load_idx_dataset, read_idx
+
+from .idx_utils import write_idx, write_mnist_files
 
 
 @settings(max_examples=25, deadline=None)

@@ -2,13 +2,14 @@
 
 import numpy as np
 import pytest
-from idx_utils import write_mnist_files
 
 from sklearn_subspace.datasets import DatasetUnavailableError, load_dataset
 from sklearn_subspace.datasets._torchvision import (
     _channels_last,
     torchvision_dataset_class,
 )
+
+from .idx_utils import write_mnist_files
 
 
 def test_missing_mnist_without_download_says_where_and_how(tmp_path):

@@ -8,11 +8,9 @@ from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.datasets import load_digits
 from sklearn.exceptions import (
     ConvergenceWarning,
-    DataDimensionalityWarning,
     NotFittedError,
 )
 from sklearn.model_selection import cross_val_score, train_test_split
-from sklearn.utils.estimator_checks import parametrize_with_checks
 from skorch.callbacks import Callback
 from torch import nn
 
@@ -23,7 +21,6 @@ from sklearn_subspace.distill._training import (
     student_seeds,
     validation_split,
 )
-from sklearn_subspace.head import SubspaceHeadClassifier
 from sklearn_subspace.teachers import TorchFeatureExtractor
 
 
@@ -49,46 +46,6 @@ def _rows(y, seed=0, validation_fraction=0.1):
     _, y_idx = np.unique(y, return_inverse=True)
     split_seed = student_seeds(seed)["split"]
     return split_rows(validation_split(y_idx, validation_fraction, split_seed), y_idx)
-
-
-# -- scikit-learn compatibility ------------------------------------------------
-
-
-def _checked_instances():
-    # teacher=None and no teacher_features: the identity teacher, so the
-    # generic checks (which only pass X, y) exercise the whole fit.
-    for loss in ("mse", "mixed"):
-        yield SubspaceDistiller(
-            StudentMLP,
-            student_params={"hidden_layer_sizes": (16,)},
-            n_components=2,
-            loss=loss,
-            lr=3e-2,
-            max_epochs=5,
-            tol=None,
-            batch_size=32,
-            device="cpu",
-            random_state=0,
-            head=SubspaceHeadClassifier(
-                lr=5e-2, batch_size=32, max_epochs=15, early_stopping=False
-            ),
-        )
-
-
-@parametrize_with_checks(
-    list(_checked_instances()),
-    expected_failed_checks=lambda _estimator: {
-        "check_sample_weight_equivalence_on_dense_data": (
-            "the student trains on mini-batches with a validation split, which "
-            "differ when samples are repeated instead of weighted"
-        )
-    },
-)
-def test_sklearn_compatible_estimator(estimator, check):
-    with warnings.catch_warnings():
-        # Checks with a single feature ask for k=2 > d=1 components.
-        warnings.simplefilter("ignore", DataDimensionalityWarning)
-        check(estimator)
 
 
 # -- shapes and the width check ---------------------------------------------

@@ -11,22 +11,10 @@ import scipy.sparse as sp
 from sklearn.base import clone
 from sklearn.exceptions import DataDimensionalityWarning, NotFittedError
 from sklearn.random_projection import GaussianRandomProjection
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sklearn_subspace import JLSubspaceTransformer, johnson_lindenstrauss_min_dim
 from sklearn_subspace._param_validation import InvalidParameterError
 from sklearn_subspace.projection import PROJECTION_FAMILIES
-
-
-def _checked_instances():
-    for family in PROJECTION_FAMILIES:
-        # sklearn's checks use few features; a small k keeps every family valid.
-        yield JLSubspaceTransformer(n_components=2, projection=family, random_state=0)
-
-
-@parametrize_with_checks(list(_checked_instances()))
-def test_sklearn_compatible_estimator(estimator, check):
-    check(estimator)
 
 
 @pytest.fixture

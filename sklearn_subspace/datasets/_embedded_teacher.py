@@ -19,6 +19,7 @@ cached on disk under a key made of the dataset, the recipe and the seed.
 
 import hashlib
 import os
+from numbers import Integral
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +28,7 @@ from skorch.callbacks import LRScheduler
 from torch import nn
 
 from .._atomic import atomic_write
+from .._param_validation import Interval, validate_params
 from ..training import EpochProgress, TrainingNet, WeightedCrossEntropy
 
 # Bump when the architecture or the training recipe changes, so that stale
@@ -309,6 +311,18 @@ def _check_images(X):
     return X
 
 
+@validate_params(
+    {
+        "X": ["array-like"],
+        "y": ["array-like"],
+        "dataset": [str],
+        "cache_dir": [str, os.PathLike, None],
+        # An int, not a RandomState: it is part of the cached file's key.
+        "random_state": [Interval(Integral, 0, None, closed="left")],
+        "verbose": ["verbose"],
+    },
+    prefer_skip_nested_validation=True,
+)
 def train_embedded_teacher(
     X, y, *, dataset="digits", cache_dir=None, random_state=0, verbose=0
 ):
@@ -332,7 +346,8 @@ def train_embedded_teacher(
         Library cache folder; weights go to ``<cache_dir>/teachers/``. ``None``
         uses :func:`default_cache_dir`.
     random_state : int, default=0
-        Seed for the initialisation and the mini-batch order.
+        Seed for the initialisation and the mini-batch order; a non-negative
+        int, since it is part of the cached file's key.
     verbose : int, default=0
         When positive, show a progress bar while training.
 
@@ -358,11 +373,6 @@ def train_embedded_teacher(
     >>> net.classifier.out_features
     10
     """
-    if not isinstance(random_state, (int, np.integer)):
-        raise TypeError(
-            "The embedded teacher needs an integer random_state so that its "
-            f"cached weights can be reused; got {random_state!r}."
-        )
     X = _check_images(X)
     y = np.asarray(y)
     n_classes = int(y.max()) + 1

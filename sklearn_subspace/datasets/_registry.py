@@ -20,8 +20,8 @@ When a dataset cannot be found and cannot be downloaded, the loaders raise
 and how to supply it.
 """
 
-import numbers
 import os
+from numbers import Integral
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +29,7 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 from sklearn.utils import Bunch, resample
 
+from .._param_validation import Interval, validate_params
 from ._embedded_teacher import (
     EMBEDDED_FEATURE_LAYER,
     EMBEDDED_WIDTH,
@@ -62,6 +63,10 @@ _IMAGE_EXTENSIONS = (
 )
 
 
+_PATH = [str, os.PathLike]
+_SUBSAMPLE = [Interval(Integral, 1, None, closed="left"), None]
+
+
 def _digits_split(random_state):
     digits = load_digits()
     # Pixel values are 0..16; the CNN expects [0, 1] images shaped N x C x H x W.
@@ -90,6 +95,20 @@ def _cnn_images(X, dataset):
     return np.ascontiguousarray(X, dtype=np.float32)
 
 
+@validate_params(
+    {
+        "dataset": [str],
+        "data_dir": [*_PATH, None],
+        "download": ["boolean"],
+        "max_train_samples": _SUBSAMPLE,
+        "max_test_samples": _SUBSAMPLE,
+        "cache_dir": [*_PATH, None],
+        # An int, not a RandomState: it names the cached teacher.
+        "random_state": [Interval(Integral, 0, None, closed="left")],
+        "verbose": ["verbose"],
+    },
+    prefer_skip_nested_validation=True,
+)
 def load_embedded_task(
     dataset="digits",
     *,
@@ -133,7 +152,8 @@ def load_embedded_task(
         ``~/.cache/sklearn-subspace``.
     random_state : int, default=0
         Seed for the digits split, the teacher's initialisation and its
-        mini-batch order. Training is deterministic for a given seed.
+        mini-batch order: a non-negative int, since it also names the cached
+        teacher. Training is deterministic for a given seed.
     verbose : int, default=0
         When positive, show a progress bar while the teacher trains.
 
@@ -179,17 +199,6 @@ def load_embedded_task(
     """
     from ..teachers import TorchFeatureExtractor
 
-    if cache_dir is not None and not isinstance(cache_dir, (str, os.PathLike)):
-        raise TypeError(
-            "cache_dir must be a path (str or os.PathLike) or None for the "
-            f"default cache folder, got {type(cache_dir).__name__}: {cache_dir!r}."
-        )
-    if isinstance(random_state, bool) or not isinstance(random_state, numbers.Integral):
-        raise TypeError(
-            "random_state must be an int: it names the dataset split and the "
-            f"cached teacher trained on it. Got {type(random_state).__name__}: "
-            f"{random_state!r}."
-        )
     cache_root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     data = load_dataset(
         dataset,
@@ -389,6 +398,17 @@ def _load_mnli(data_dir):
     )
 
 
+@validate_params(
+    {
+        "name": [str],
+        "data_dir": [*_PATH, None],
+        "download": ["boolean"],
+        "max_train_samples": _SUBSAMPLE,
+        "max_test_samples": _SUBSAMPLE,
+        "random_state": ["random_state"],
+    },
+    prefer_skip_nested_validation=True,
+)
 def load_dataset(
     name,
     *,
@@ -423,8 +443,9 @@ def load_dataset(
     max_train_samples, max_test_samples : int, default=None
         Keep at most this many samples of each split (stratified subsample),
         for quicker runs. ``None`` keeps all.
-    random_state : int, default=0
-        Seed for the digits and image-folder splits and for subsampling.
+    random_state : int, RandomState instance or None, default=0
+        Seed for the digits and image-folder splits and for subsampling. Pass
+        an int for the same split in every call.
 
     Returns
     -------
@@ -455,8 +476,6 @@ def load_dataset(
     >>> data.X_train.shape, data.X_test.shape, data.modality
     ((1347, 1, 8, 8), (450, 1, 8, 8), 'digits')
     """
-    if not isinstance(name, str):
-        raise TypeError(f"dataset must be a string, got {type(name).__name__}.")
     from .._offline import offline
 
     # The library-wide offline switch overrides download=True.

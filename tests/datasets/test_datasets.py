@@ -1,6 +1,7 @@
 """Datasets, the embedded digits task and its teacher, and named study tasks."""
 
 import os
+import re
 import subprocess
 import sys
 
@@ -9,6 +10,7 @@ import pytest
 import torch
 from PIL import Image
 
+from sklearn_subspace._param_validation import InvalidParameterError
 from sklearn_subspace.datasets import (
     DatasetUnavailableError,
     DigitsCNN,
@@ -122,10 +124,37 @@ def test_corrupt_cached_teacher_is_retrained(tmp_path):
     assert path.stat().st_size > 1000
 
 
-def test_teacher_needs_an_integer_random_state(tmp_path):
+@pytest.mark.parametrize("random_state", [None, -1, 1.5, np.random.RandomState(0)])
+def test_teacher_needs_a_non_negative_integer_random_state(tmp_path, random_state):
     X, y = _small_digits(20)
-    with pytest.raises(TypeError, match="integer random_state"):
-        train_embedded_teacher(X, y, cache_dir=tmp_path, random_state=None)
+    message = (
+        "The 'random_state' parameter of train_embedded_teacher must be an int "
+        f"in the range [0, inf). Got {random_state!r} instead."
+    )
+    with pytest.raises(InvalidParameterError, match=re.escape(message)):
+        train_embedded_teacher(X, y, cache_dir=tmp_path, random_state=random_state)
+    assert not (tmp_path / "teachers").exists()  # refused before any training
+
+
+@pytest.mark.parametrize(
+    "name, value, expected",
+    [
+        ("cache_dir", 5, "an instance of 'str', an instance of 'os.PathLike' or None"),
+        ("dataset", None, "an instance of 'str'"),
+        ("X", "images", "an array-like"),
+    ],
+)
+def test_teacher_rejects_bad_parameters_with_the_standard_message(
+    tmp_path, name, value, expected
+):
+    X, y = _small_digits(20)
+    params = {"X": X, "y": y, "cache_dir": tmp_path, name: value}
+    message = (
+        f"The {name!r} parameter of train_embedded_teacher must be {expected}. "
+        f"Got {value!r} instead."
+    )
+    with pytest.raises(InvalidParameterError, match=re.escape(message)):
+        train_embedded_teacher(**params)
 
 
 def test_digits_cnn_has_a_2048_wide_penultimate_layer():
@@ -153,6 +182,53 @@ def test_unknown_dataset_lists_the_valid_ones():
         ValueError, match=r"Unknown dataset 'cifar10'.*cifar100.*imagefolder:PATH.*mnli"
     ):
         load_dataset("cifar10")
+
+
+@pytest.mark.parametrize(
+    "name, value, expected",
+    [
+        ("name", 10, "an instance of 'str'"),
+        ("data_dir", 3.5, "an instance of 'str', an instance of 'os.PathLike' or None"),
+        ("download", "no", "an instance of 'bool' or an instance of 'numpy.bool'"),
+        ("max_train_samples", 0, "an int in the range [1, inf) or None"),
+        ("max_test_samples", 2.5, "an int in the range [1, inf) or None"),
+        ("random_state", "seed", "an int in the range [0, 4294967295], an "),
+    ],
+)
+def test_load_dataset_rejects_bad_parameters_with_the_standard_message(
+    name, value, expected
+):
+    params = {"name": "digits", name: value}
+    prefix = f"The {name!r} parameter of load_dataset must be {expected}"
+    with pytest.raises(InvalidParameterError, match=re.escape(prefix)) as info:
+        load_dataset(**params)
+    assert str(info.value).endswith(f"Got {value!r} instead.")
+
+
+@pytest.mark.parametrize(
+    "name, value, expected",
+    [
+        ("random_state", None, "an int in the range [0, inf)"),
+        ("random_state", np.random.RandomState(0), "an int in the range [0, inf)"),
+        ("cache_dir", 5, "an instance of 'str', an instance of 'os.PathLike' or None"),
+        ("dataset", None, "an instance of 'str'"),
+        ("verbose", "loud", "an int in the range [0, inf), an instance of 'bool'"),
+    ],
+)
+def test_load_embedded_task_rejects_bad_parameters_before_any_work(
+    tmp_path, name, value, expected
+):
+    params = {"cache_dir": tmp_path, name: value}
+    prefix = f"The {name!r} parameter of load_embedded_task must be {expected}"
+    with pytest.raises(InvalidParameterError, match=re.escape(prefix)):
+        load_embedded_task(**params)
+    assert list(tmp_path.iterdir()) == []  # nothing trained, nothing written
+
+
+def test_load_dataset_takes_a_random_state_instance():
+    first = load_dataset("digits", random_state=np.random.RandomState(3))
+    second = load_dataset("digits", random_state=3)
+    np.testing.assert_array_equal(first.y_train, second.y_train)
 
 
 def test_missing_cifar100_offline_says_where_and_how_to_supply_it(tmp_path):

@@ -1,11 +1,9 @@
 """Results of a compression study: table, summary, markdown and figure."""
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 
-from .._atomic import atomic_write_to_path
+from .._experiment._results import ExperimentResult, markdown_table
 
 _BASELINE_ORDER = ("full",)
 _TRAILING_METHODS = ("pca", "learned")
@@ -161,7 +159,31 @@ def _format_delta(delta):
     return f" ({delta * 100:+.2f})".replace("-", "−")
 
 
-class StudyResult:
+def _k_table(compressed, methods, n_classes):
+    """One row per k, one column per method: ``mean ± std (Δ)`` in percent."""
+    records = []
+    for k in sorted(compressed["n_components"].unique(), reverse=True):
+        at_k = compressed[compressed["n_components"] == k]
+        cells = [str(int(k)), _format_ratio(at_k["compression_ratio"].iloc[0])]
+        for method in methods:
+            hit = at_k[at_k["method"] == method]
+            if hit.empty:
+                cells.append("")
+                continue
+            r = hit.iloc[0]
+            exact = _learned_is_exact(method, k, n_classes)
+            cells.append(
+                _format_cell(r["test_accuracy_mean"], r["test_accuracy_std"])
+                + _format_delta(r["delta_mean"])
+                + (_EXACT_MARK if exact else "")
+            )
+        records.append(cells)
+    header = ["k", "ratio", *[_METHOD_LABELS.get(m, m) for m in methods]]
+    frame = pd.DataFrame(records, columns=header)
+    return markdown_table(frame, ["right", "right", *["left"] * len(methods)])
+
+
+class StudyResult(ExperimentResult):
     """The outcome of :func:`compression_study`.
 
     Parameters
@@ -214,8 +236,14 @@ class StudyResult:
     t    0.91
     Name: test_accuracy, dtype: float64
     >>> print(result.to_markdown().splitlines()[-1])
-    | 16 | 4x | 89.00 ± 1.41 (−2.00) |
+    |  16 | 4x      | 89.00 ± 1.41 (−2.00) |
     """
+
+    OUTPUT_FILES = OUTPUT_FILES
+    _config_columns = ("teacher", "method", "n_components", "compression_ratio")
+    _mean_std_columns = ("test_accuracy", "delta")
+    _mean_columns = ("fit_time",)
+    _first_columns = ("intrinsic_dimension",)
 
     def __init__(
         self,
@@ -227,12 +255,10 @@ class StudyResult:
         wall_time=None,
         checkpoint_path=None,
     ):
-        self.table = table
+        super().__init__(table, wall_time=wall_time, checkpoint_path=checkpoint_path)
         self.intrinsic_dimension = intrinsic_dimension
         self.n_train = n_train
         self.n_test = n_test
-        self.wall_time = wall_time
-        self.checkpoint_path = checkpoint_path
 
     def __repr__(self):
         teachers = ", ".join(map(str, self.table["teacher"].unique()))
@@ -267,21 +293,7 @@ class StudyResult:
             ``fit_time_mean`` (and ``intrinsic_dimension`` when known), in
             the table's order.
         """
-        keys = ["teacher", "method", "n_components", "compression_ratio"]
-        grouped = self.table.groupby(keys, sort=False)
-        summary = grouped.agg(
-            n_seeds=("seed", "size"),
-            test_accuracy_mean=("test_accuracy", "mean"),
-            test_accuracy_std=("test_accuracy", "std"),
-            delta_mean=("delta", "mean"),
-            delta_std=("delta", "std"),
-            fit_time_mean=("fit_time", "mean"),
-        ).reset_index()
-        if "intrinsic_dimension" in self.table:
-            summary["intrinsic_dimension"] = (
-                grouped["intrinsic_dimension"].first().values
-            )
-        return summary
+        return super().summary()
 
     def to_markdown(self):
         """Return the paper-style table: accuracy (%) ± std and Δ per k.
@@ -332,28 +344,7 @@ class StudyResult:
             if not methods:
                 lines.append("")
                 continue
-            header = ["k", "ratio", *[_METHOD_LABELS.get(m, m) for m in methods]]
-            lines.append("| " + " | ".join(header) + " |")
-            lines.append("|---:|---:|" + "---|" * len(methods))
-            for k in sorted(compressed["n_components"].unique(), reverse=True):
-                at_k = compressed[compressed["n_components"] == k]
-                cells = [str(int(k)), _format_ratio(at_k["compression_ratio"].iloc[0])]
-                for method in methods:
-                    hit = at_k[at_k["method"] == method]
-                    if hit.empty:
-                        cells.append("")
-                        continue
-                    r = hit.iloc[0]
-                    cells.append(
-                        _format_cell(r["test_accuracy_mean"], r["test_accuracy_std"])
-                        + _format_delta(r["delta_mean"])
-                        + (
-                            _EXACT_MARK
-                            if _learned_is_exact(method, k, n_classes)
-                            else ""
-                        )
-                    )
-                lines.append("| " + " | ".join(cells) + " |")
+            lines.append(_k_table(compressed, methods, n_classes))
             lines.append("")
             if "learned" in methods and n_classes is not None:
                 lines.append(
@@ -383,12 +374,6 @@ class StudyResult:
             return 0
         part = self.table[self.table["teacher"] == teacher]
         return int((~part["converged"].astype(bool)).sum())
-
-    def _repr_html_(self):
-        """The paper-style table as HTML, for notebooks and the example gallery."""
-        from .._markdown_html import markdown_to_html
-
-        return markdown_to_html(self.to_markdown())
 
     def plot(self, ax=None):
         """Plot test accuracy against compression ratio.
@@ -467,43 +452,5 @@ class StudyResult:
         fig.tight_layout()
         return fig
 
-    def save(self, out_dir):
-        """Write the table (CSV), the markdown report and the figure (PNG).
-
-        Each file is written to a temporary name and renamed, so an
-        interrupted save never leaves a half-written file.
-
-        Parameters
-        ----------
-        out_dir : str or path-like
-            Folder to write to; created when missing.
-
-        Returns
-        -------
-        dict
-            Paths of the written files under the keys ``"csv"``,
-            ``"markdown"`` and ``"figure"``.
-        """
-        import matplotlib.pyplot as plt
-
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        paths = {key: out / name for key, name in OUTPUT_FILES.items()}
-        _atomic_write(paths["csv"], lambda p: self.table.to_csv(p, index=False))
-        _atomic_write(
-            paths["markdown"],
-            lambda p: Path(p).write_text(self.to_markdown(), encoding="utf-8"),
-        )
-        fig = self.plot()
-        try:
-            _atomic_write(
-                paths["figure"], lambda p: fig.savefig(p, dpi=120, format="png")
-            )
-        finally:
-            plt.close(fig)
-        return paths
-
-
-def _atomic_write(path, write):
-    # One writer for every output: fsynced, renamed into place, umask mode.
-    atomic_write_to_path(path, write)
+    def _figure(self):
+        return self.plot()

@@ -1,37 +1,36 @@
 """The compression study: extract once, sweep k x projection, baselines, seeds.
 
-One configuration is a (method, k, seed) triple. ``method`` is a projection
-family (a fixed random map, new for each seed), ``"pca"`` (PCA fitted on the
-training features), ``"learned"`` (a bias-free bottleneck trained with the
-head) or ``"full"`` (the head on all ``d`` features, the paper's frozen
-baseline). Every configuration trains a fresh head (new initialisation for
-each seed) on the training features only and scores the test set once.
+One configuration is a (method, k, seed) record, :class:`StudyConfig`.
+``method`` is a projection family (a fixed random map, new for each seed),
+``"pca"`` (PCA fitted on the training features), ``"learned"`` (a bias-free
+bottleneck trained with the head) or ``"full"`` (the head on all ``d``
+features, the paper's frozen baseline). Every configuration trains a fresh
+head (new initialisation for each seed) on the training features only and
+scores the test set once. The configurations run through the library's one
+experiment runner (:mod:`sklearn_subspace._experiment`).
 """
 
 import numbers
 import os
-import signal
-import threading
 import time
-from contextlib import closing, contextmanager, nullcontext
+from typing import NamedTuple
 
 import numpy as np
-from joblib import Parallel, cpu_count, delayed, parallel_config
-from sklearn.base import clone, is_classifier
+from sklearn.base import clone
 from sklearn.decomposition import PCA
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_consistent_length
-from tqdm.auto import tqdm
 
 from .._device import resolve_device
+from .._experiment import Experiment, default_n_jobs
+from .._param_validation import HasMethods, Interval, validate_params
 from .._seeds import check_seeds
 from ..diagnostics import estimate_intrinsic_dimension
 from ..head import SubspaceHeadClassifier
 from ..projection import PROJECTION_FAMILIES, JLSubspaceTransformer
-from ..training import fixed_threads
-from ._checkpoint import RowCheckpoint, study_fingerprint
+from ._checkpoint import STUDY_ROWS, StudyCheckpoint, study_fingerprint
 from ._pca import TruncatedPCA, fit_shared_pca
 from ._report import StudyResult, assemble_table
 
@@ -40,6 +39,29 @@ BASELINES = ("full", "pca", "learned")
 
 #: Projection families the study sweeps by default.
 DEFAULT_PROJECTIONS = ("gaussian", "sparse", "srht")
+
+
+class StudyConfig(NamedTuple):
+    """One configuration of the study: a row of its table."""
+
+    teacher: str
+    method: str
+    n_components: int
+    seed: int
+
+
+class StudyData(NamedTuple):
+    """What every configuration reads: the features, labels and heads."""
+
+    F_train: np.ndarray
+    y_train: np.ndarray
+    F_test: np.ndarray
+    y_test: np.ndarray
+    head: object
+    learned_head: object
+    pca: object  # one PCA shared by every (k, seed), or None
+    param_grid: dict | None
+    cv: object
 
 
 def default_n_components(n_features):
@@ -113,6 +135,23 @@ def _check_n_components(n_components, n_features):
     return sorted(set(ks), reverse=True)
 
 
+def _check_methods(projections, baselines, head, learned_head):
+    """The projection and baseline names, and the two heads to train."""
+    projections = _check_names("projections", projections, PROJECTION_FAMILIES)
+    baselines = _check_names("baselines", baselines, BASELINES)
+    if not projections and not baselines:
+        raise ValueError("Nothing to run: projections and baselines are both empty.")
+    head = SubspaceHeadClassifier() if head is None else head
+    bottleneck_head = head if learned_head is None else learned_head
+    if "learned" in baselines and "bottleneck" not in bottleneck_head.get_params():
+        raise ValueError(
+            f"The 'learned' baseline needs a head with a 'bottleneck' parameter; "
+            f"{type(bottleneck_head).__name__} has none. Use "
+            "SubspaceHeadClassifier or drop 'learned' from baselines."
+        )
+    return projections, baselines, head, bottleneck_head
+
+
 def _check_features(F, what):
     F = check_array(F, dtype=[np.float32, np.float64], ensure_all_finite=False)
     if not np.isfinite(F).all():
@@ -124,6 +163,43 @@ def _check_features(F, what):
     return F
 
 
+def _extract(extractor, X_train, y_train, X_test, y_test):
+    """Check the labels and extract the features once; return all four arrays."""
+    check_consistent_length(X_train, y_train)
+    check_consistent_length(X_test, y_test)
+    y_train = np.asarray(y_train)
+    y_test = np.asarray(y_test)
+    check_classification_targets(y_train)
+    # Extract once: every configuration reuses these two arrays.
+    if extractor is not None:
+        extractor = clone(extractor)
+        # fit_transform, not fit + transform: fit alone runs a probe sample.
+        F_train = extractor.fit_transform(X_train, y_train)
+        F_test = extractor.transform(X_test)
+    else:
+        F_train, F_test = X_train, X_test
+    F_train = _check_features(F_train, "training")
+    F_test = _check_features(F_test, "test")
+    if F_test.shape[1] != F_train.shape[1]:
+        raise ValueError(
+            f"The test features have {F_test.shape[1]} columns but the training "
+            f"features have {F_train.shape[1]}; both must come from the same "
+            "teacher."
+        )
+    return F_train, y_train, F_test, y_test
+
+
+def _check_pca(baselines, ks, F_train):
+    if "pca" in baselines and ks[0] > min(F_train.shape):
+        raise ValueError(
+            f"The 'pca' baseline cannot keep k={ks[0]} components from "
+            f"{F_train.shape[0]} training samples of dimension "
+            f"{F_train.shape[1]} (PCA needs k <= min(n_samples, d) = "
+            f"{min(F_train.shape)}). Use smaller k, more training samples, or "
+            "drop 'pca' from baselines."
+        )
+
+
 def _teacher_name(teacher, extractor):
     if teacher is not None:
         return str(teacher)
@@ -131,6 +207,16 @@ def _teacher_name(teacher, extractor):
         return "features"
     model = extractor.get_params().get("model", None)
     return model if isinstance(model, str) else type(model).__name__
+
+
+def _configurations(name, projections, baselines, ks, seeds, n_features):
+    """Every (teacher, method, k, seed), in the table's order."""
+    configs = [
+        StudyConfig(name, "full", n_features, s) for s in seeds if "full" in baselines
+    ]
+    for method in (*projections, *(b for b in ("pca", "learned") if b in baselines)):
+        configs += [StudyConfig(name, method, k, s) for k in ks for s in seeds]
+    return configs
 
 
 def _build_model(method, n_components, seed, head, learned_head=None, pca=None):
@@ -153,31 +239,24 @@ def _build_model(method, n_components, seed, head, learned_head=None, pca=None):
     return Pipeline([("reduce", reducer), ("head", head)])
 
 
-def _run_config(
-    config, F_train, y_train, F_test, y_test, heads, param_grid, cv, n_threads
-):
+def _run_config(config, data):
     """Fit one configuration on the training features, score the test set once."""
-    with fixed_threads(n_threads):
-        return _run_config_here(
-            config, F_train, y_train, F_test, y_test, heads, param_grid, cv
-        )
-
-
-def _run_config_here(config, F_train, y_train, F_test, y_test, heads, param_grid, cv):
     teacher, method, n_components, seed = config
-    model = _build_model(method, n_components, seed, *heads)
-    if param_grid:
+    model = _build_model(
+        method, n_components, seed, data.head, data.learned_head, data.pca
+    )
+    if data.param_grid:
         # Hyper-parameters are chosen by cross-validation inside the training
         # features only; the test set is never looked at here.
         model = GridSearchCV(
-            model, {f"head__{k}": v for k, v in param_grid.items()}, cv=cv
+            model, {f"head__{k}": v for k, v in data.param_grid.items()}, cv=data.cv
         )
     start = time.perf_counter()
-    model.fit(F_train, y_train)
+    model.fit(data.F_train, data.y_train)
     fit_time = time.perf_counter() - start
-    test_accuracy = float(np.mean(model.predict(F_test) == y_test))
+    test_accuracy = float(np.mean(model.predict(data.F_test) == data.y_test))
 
-    fitted = model.best_estimator_ if param_grid else model
+    fitted = model.best_estimator_ if data.param_grid else model
     # Epochs for the torch head; sklearn solvers report iterations, maybe
     # per class, and some heads report nothing (-1).
     n_iter = getattr(fitted[-1], "n_iter_", None)
@@ -186,86 +265,18 @@ def _run_config_here(config, F_train, y_train, F_test, y_test, heads, param_grid
         "method": method,
         "n_components": int(n_components),
         "seed": int(seed),
-        "n_features": int(F_train.shape[1]),
+        "n_features": int(data.F_train.shape[1]),
         "test_accuracy": test_accuracy,
         "fit_time": fit_time,
         "n_epochs": -1 if n_iter is None else int(np.max(n_iter)),
-        "n_classes": int(len(np.unique(y_train))),
+        "n_classes": int(len(np.unique(data.y_train))),
         # sklearn heads say nothing on success; the torch head records it.
         "converged": bool(getattr(fitted[-1], "converged_", True)),
     }
-    if param_grid:
-        row["head_params"] = repr(
-            {k.removeprefix("head__"): v for k, v in sorted(model.best_params_.items())}
-        )
+    if data.param_grid:
+        best = sorted(model.best_params_.items())
+        row["head_params"] = repr({k.removeprefix("head__"): v for k, v in best})
     return row
-
-
-# Below this many feature values touched (n_samples x d x configurations) a
-# study takes a few seconds, less than starting worker processes costs.
-_PARALLEL_WORK = 10**8
-
-
-def _default_n_jobs(n_configs, F_train):
-    """``n_jobs=None``: one worker per usable core, unless the study is tiny."""
-    if n_configs * F_train.size < _PARALLEL_WORK:
-        return 1
-    return max(1, min(cpu_count(), n_configs))
-
-
-class _Terminated(SystemExit):
-    """SIGTERM, turned into an exception so that joblib can stop its workers."""
-
-
-@contextmanager
-def _workers_stop_on_sigterm():
-    """Make SIGTERM unwind through joblib, then terminate the process as asked.
-
-    By default SIGTERM ends the process at once, and the loky workers it
-    started keep running, orphaned. Raising instead lets joblib's clean-up
-    terminate them; afterwards the previous handler is restored and the
-    signal raised again, so the process still ends as ``kill`` expects.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield  # signal handlers can only be set from the main thread
-        return
-    previous = signal.getsignal(signal.SIGTERM)
-
-    def handler(signum, frame):
-        raise _Terminated(128 + signum)
-
-    signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    except _Terminated:
-        signal.signal(signal.SIGTERM, previous)
-        os.kill(os.getpid(), signal.SIGTERM)  # ends here with the default
-        raise  # a handler that returns (SIG_IGN or the user's) lands here
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-def _run_all(configs, data, n_jobs, client):
-    """Yield one result row per configuration, as each finishes.
-
-    Close the generator (``contextlib.closing``) when stopping early: its
-    parallel workers are terminated then, and on SIGTERM too.
-    """
-    if client is None and n_jobs in (None, 1):
-        for config in configs:
-            yield _run_config(config, *data)
-        return
-    if client is not None:
-        # joblib's dask backend ships the (large) feature arrays to the
-        # workers once and reuses them for every configuration.
-        backend = parallel_config(backend="dask", client=client)
-        n_jobs = -1 if n_jobs is None else n_jobs
-    else:
-        backend = nullcontext()
-    with _workers_stop_on_sigterm(), backend:
-        yield from Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
-            delayed(_run_config)(config, *data) for config in configs
-        )
 
 
 def _head_device(head):
@@ -279,6 +290,65 @@ def _head_device(head):
         return str(device)  # the head's own fit names the problem
 
 
+def _checkpoint(checkpoint_dir, name, data, learned_head, n_threads):
+    if checkpoint_dir is None:
+        return None
+    fingerprint = study_fingerprint(
+        name,
+        *data[:4],
+        data.head,
+        data.param_grid,
+        data.cv,
+        learned_head,
+        device=_head_device(data.head),
+        n_threads=n_threads,
+    )
+    return StudyCheckpoint(checkpoint_dir, fingerprint)
+
+
+def _with_shared_pca(data, todo, ks):
+    """One exact PCA at the largest k serves every (k, seed) left to run."""
+    if any(c.method == "pca" for c in todo) and not data.param_grid:
+        # Not under param_grid: there PCA must be refitted inside each fold.
+        return data._replace(pca=fit_shared_pca(data.F_train, ks[0]))
+    return data
+
+
+def _describe(row):
+    return f"{row['method']} k={row['n_components']}"
+
+
+@validate_params(
+    {
+        "X_train": ["array-like"],
+        "y_train": ["array-like"],
+        "X_test": ["array-like"],
+        "y_test": ["array-like"],
+        "extractor": [HasMethods(["fit_transform", "transform"]), None],
+        "n_components": [
+            Interval(numbers.Integral, 1, None, closed="left"),
+            "array-like",
+            None,
+        ],
+        "projections": ["array-like", str],
+        "baselines": ["array-like", str],
+        "seeds": [Interval(numbers.Integral, 1, None, closed="left"), "array-like"],
+        "head": [HasMethods(["fit", "predict"]), None],
+        "learned_head": [HasMethods(["fit", "predict"]), None],
+        "param_grid": [dict, None],
+        "cv": ["cv_object"],
+        "teacher": [str, None],
+        "intrinsic_dimension": ["boolean"],
+        "checkpoint_dir": [str, os.PathLike, None],
+        "n_jobs": [numbers.Integral, None],
+        "client": [HasMethods(["submit"]), None],
+        "n_threads": [Interval(numbers.Integral, 1, None, closed="left"), None],
+        "random_state": ["random_state"],
+        "progress": ["boolean"],
+    },
+    # The head templates are validated when each configuration fits them.
+    prefer_skip_nested_validation=False,
+)
 def compression_study(
     X_train,
     y_train,
@@ -400,8 +470,9 @@ def compression_study(
     n_threads : int or None, default=1
         CPU threads (torch and BLAS) for each configuration's fit. Heads are
         small, so one thread per fit with one fit per core side by side uses
-        the cores best (measured: ``benchmarks/bench_study.py``); a fixed count also makes every configuration's
-        result independent of where it runs. ``None`` keeps the current
+        the cores best (measured: ``benchmarks/bench_study.py``); a fixed
+        count also makes every configuration's result independent of where
+        it runs. ``None`` keeps the current
         settings (e.g. for large heads trained on the CPU).
     random_state : int, RandomState instance or None, default=0
         Seeds the repeats (see ``seeds``) and the intrinsic-dimension
@@ -427,9 +498,11 @@ def compression_study(
     Raises
     ------
     ValueError
-        For ``k > d``, unknown projection or baseline names, NaN or inf
-        features, mismatched lengths, or a PCA ``k`` above the number of
-        training samples.
+        For an argument of the wrong type or out of range, e.g. ``seeds=0``
+        or a head without ``fit`` (scikit-learn's ``InvalidParameterError``,
+        a ``TypeError`` too), ``k > d``, unknown projection or baseline
+        names, NaN or inf features, mismatched lengths, or a PCA ``k`` above
+        the number of training samples.
 
     See Also
     --------
@@ -458,136 +531,47 @@ def compression_study(
     5  gaussian             8                8.0     1
     """
     start = time.perf_counter()
-    projections = _check_names("projections", projections, PROJECTION_FAMILIES)
-    baselines = _check_names("baselines", baselines, BASELINES)
-    if not projections and not baselines:
-        raise ValueError("Nothing to run: projections and baselines are both empty.")
+    projections, baselines, head, bottleneck_head = _check_methods(
+        projections, baselines, head, learned_head
+    )
     seed_values = check_seeds(seeds, random_state)
-    if n_threads is not None and (
-        isinstance(n_threads, bool)
-        or not isinstance(n_threads, numbers.Integral)
-        or n_threads < 1
-    ):
-        raise ValueError(f"n_threads must be an int >= 1 or None, got {n_threads!r}.")
-    head = SubspaceHeadClassifier() if head is None else head
-    if not is_classifier(head):
-        raise TypeError(
-            f"head must be a scikit-learn classifier, got {type(head).__name__}."
-        )
-    if learned_head is not None and not is_classifier(learned_head):
-        raise TypeError(
-            "learned_head must be a scikit-learn classifier, got "
-            f"{type(learned_head).__name__}."
-        )
-    bottleneck_head = head if learned_head is None else learned_head
-    if "learned" in baselines and "bottleneck" not in bottleneck_head.get_params():
-        raise ValueError(
-            f"The 'learned' baseline needs a head with a 'bottleneck' parameter; "
-            f"{type(bottleneck_head).__name__} has none. Use "
-            "SubspaceHeadClassifier or drop 'learned' from baselines."
-        )
-    check_consistent_length(X_train, y_train)
-    check_consistent_length(X_test, y_test)
-    y_train = np.asarray(y_train)
-    y_test = np.asarray(y_test)
-    check_classification_targets(y_train)
     name = _teacher_name(teacher, extractor)
+    arrays = _extract(extractor, X_train, y_train, X_test, y_test)
+    data = StudyData(*arrays, head, bottleneck_head, None, param_grid, cv)
+    ks = _check_n_components(n_components, data.F_train.shape[1])
+    _check_pca(baselines, ks, data.F_train)
 
-    # Extract once: every configuration below reuses these two arrays.
-    if extractor is not None:
-        extractor = clone(extractor)
-        # fit_transform, not fit + transform: fit alone runs a probe sample.
-        F_train = extractor.fit_transform(X_train, y_train)
-        F_test = extractor.transform(X_test)
-    else:
-        F_train, F_test = X_train, X_test
-    F_train = _check_features(F_train, "training")
-    F_test = _check_features(F_test, "test")
-    n_features = F_train.shape[1]
-    if F_test.shape[1] != n_features:
-        raise ValueError(
-            f"The test features have {F_test.shape[1]} columns but the training "
-            f"features have {n_features}; both must come from the same teacher."
-        )
-    ks = _check_n_components(n_components, n_features)
-    if "pca" in baselines and ks[0] > min(F_train.shape):
-        raise ValueError(
-            f"The 'pca' baseline cannot keep k={ks[0]} components from "
-            f"{F_train.shape[0]} training samples of dimension {n_features} "
-            f"(PCA needs k <= min(n_samples, d) = {min(F_train.shape)}). Use "
-            "smaller k, more training samples, or drop 'pca' from baselines."
-        )
-
-    configs = [
-        (name, "full", n_features, s) for s in seed_values if "full" in baselines
-    ]
-    for method in (*projections, *(b for b in ("pca", "learned") if b in baselines)):
-        configs += [(name, method, k, s) for k in ks for s in seed_values]
-
-    checkpoint = None
-    done = {}
-    if checkpoint_dir is not None:
-        fingerprint = study_fingerprint(
-            name,
-            F_train,
-            y_train,
-            F_test,
-            y_test,
-            head,
-            param_grid,
-            cv,
-            learned_head,
-            device=_head_device(head),
-            n_threads=n_threads,
-        )
-        checkpoint = RowCheckpoint(checkpoint_dir, fingerprint)
-        done = {
-            RowCheckpoint.key(row): dict(row, resumed=True) for row in checkpoint.load()
-        }
-    todo = [c for c in configs if c not in done]
-
-    rows = [done[c] for c in configs if c in done]
-    pca = None
-    if any(c[1] == "pca" for c in todo) and not param_grid:
-        # One exact fit at the largest k serves every (k, seed). Not under
-        # param_grid: there PCA must be refitted inside each CV fold.
-        pca = fit_shared_pca(F_train, ks[0])
+    configs = _configurations(
+        name, projections, baselines, ks, seed_values, data.F_train.shape[1]
+    )
+    checkpoint = _checkpoint(checkpoint_dir, name, data, learned_head, n_threads)
+    experiment = Experiment(configs, key=STUDY_ROWS.key, checkpoint=checkpoint)
+    data = _with_shared_pca(data, experiment.todo, ks)
     if n_jobs is None and client is None:
-        n_jobs = _default_n_jobs(len(todo), F_train)
-    # Everything _build_model adds to a configuration: the heads and the PCA.
-    heads = (head, bottleneck_head, pca)
-    data = (F_train, y_train, F_test, y_test, heads, param_grid, cv, n_threads)
-    with tqdm(
-        total=len(configs),
-        initial=len(configs) - len(todo),
+        n_jobs = default_n_jobs(len(experiment.todo), data.F_train.size)
+    rows = experiment.run(
+        _run_config,
+        data,
+        n_jobs=n_jobs,
+        client=client,
+        n_threads=n_threads,
+        progress=progress,
         desc=f"compression study ({name})",
-        unit="fit",
-        disable=not progress,
-    ) as bar:
-        with closing(_run_all(todo, data, n_jobs, client)) as results:
-            for row in results:
-                if checkpoint is not None:
-                    checkpoint.append(row)
-                rows.append(dict(row, resumed=False))
-                bar.set_postfix_str(
-                    f"{row['method']} k={row['n_components']}", refresh=False
-                )
-                bar.update()
+        describe=_describe,
+    )
 
     id_estimate = None
     if intrinsic_dimension:
         id_estimate = float(
             estimate_intrinsic_dimension(
-                F_train, method="twonn", random_state=random_state
+                data.F_train, method="twonn", random_state=random_state
             )
         )
-
-    table = assemble_table(rows, configs, intrinsic_dimension=id_estimate)
     return StudyResult(
-        table,
+        assemble_table(rows, configs, intrinsic_dimension=id_estimate),
         intrinsic_dimension=id_estimate,
-        n_train=len(y_train),
-        n_test=len(y_test),
+        n_train=len(data.y_train),
+        n_test=len(data.y_test),
         wall_time=time.perf_counter() - start,
         checkpoint_path=None if checkpoint is None else checkpoint.path,
     )

@@ -12,9 +12,14 @@ import pytest
 from reliability_utils import HERE, subprocess_env
 from sklearn.linear_model import LogisticRegression
 
+from sklearn_subspace._experiment import _checkpoint
 from sklearn_subspace.head import SubspaceHeadClassifier
-from sklearn_subspace.study import _checkpoint, compression_study
-from sklearn_subspace.study._checkpoint import RowCheckpoint, study_fingerprint
+from sklearn_subspace.study import compression_study
+from sklearn_subspace.study._checkpoint import (
+    STUDY_ROWS,
+    StudyCheckpoint,
+    study_fingerprint,
+)
 
 F = np.random.RandomState(0).rand(30, 8)
 Y = np.arange(30) % 3
@@ -70,7 +75,7 @@ def test_versions_device_and_threads_are_part_of_the_fingerprint(monkeypatch):
 
 
 def test_a_checkpoint_with_an_unknown_header_is_moved_aside_not_deleted(tmp_path):
-    checkpoint = RowCheckpoint(tmp_path, "abc")
+    checkpoint = StudyCheckpoint(tmp_path, "abc")
     text = "teacher,method,future_column\nt,gaussian,1\n"
     checkpoint.path.write_text(text)
     with pytest.warns(UserWarning, match="moved to"):
@@ -79,7 +84,7 @@ def test_a_checkpoint_with_an_unknown_header_is_moved_aside_not_deleted(tmp_path
     assert len(kept) == 1 and kept[0].read_text() == text
     assert not checkpoint.path.exists()
     checkpoint.append(ROW)  # the study starts anew next to the kept file
-    assert RowCheckpoint(tmp_path, "abc").load() == [ROW]
+    assert StudyCheckpoint(tmp_path, "abc").load() == [ROW]
 
 
 def test_the_rewrite_fsyncs_the_file_and_its_folder(tmp_path, monkeypatch):
@@ -95,9 +100,9 @@ def test_the_rewrite_fsyncs_the_file_and_its_folder(tmp_path, monkeypatch):
         real_fsync(fd)
 
     monkeypatch.setattr(_atomic.os, "fsync", recording_fsync)
-    checkpoint = RowCheckpoint(tmp_path, "abc")
+    checkpoint = StudyCheckpoint(tmp_path, "abc")
     checkpoint.path.write_text(
-        ",".join(_checkpoint._COLUMNS) + "\n" + "t,gaussian,4,0,8,0.5,0.1,3\ntrunc"
+        ",".join(STUDY_ROWS.columns) + "\n" + "t,gaussian,4,0,8,0.5,0.1,3\ntrunc"
     )
     assert len(checkpoint.load()) == 1  # the truncated tail forces a rewrite
     assert False in synced and True in synced

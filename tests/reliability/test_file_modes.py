@@ -10,7 +10,7 @@ import torch
 
 from sklearn_subspace._atomic import atomic_write
 from sklearn_subspace.study import StudyResult
-from sklearn_subspace.study._checkpoint import RowCheckpoint
+from sklearn_subspace.study._checkpoint import StudyCheckpoint
 from sklearn_subspace.teachers import TorchFeatureExtractor
 
 
@@ -68,7 +68,7 @@ def test_study_outputs_and_checkpoints_are_readable_by_others(tmp_path, umask_02
         fit_time=0.1,
         n_epochs=3,
     )
-    checkpoint = RowCheckpoint(tmp_path / "ckpt", "abc")
+    checkpoint = StudyCheckpoint(tmp_path / "ckpt", "abc")
     checkpoint.append(row)
     checkpoint._rewrite([row])  # the clean-up rewrite goes through mkstemp
     modes = _modes(tmp_path)

@@ -5,7 +5,7 @@ from pandas.testing import assert_frame_equal
 from sklearn.base import clone
 
 from sklearn_subspace.study import _study, compression_study
-from sklearn_subspace.study._checkpoint import RowCheckpoint
+from sklearn_subspace.study._checkpoint import StudyCheckpoint
 
 STUDY = dict(
     n_components=[8, 4],
@@ -89,7 +89,7 @@ def test_interrupted_study_resumes_and_equals_an_uninterrupted_one(
 
 
 def _checkpoint_at(path):
-    checkpoint = RowCheckpoint(path.parent, "x")
+    checkpoint = StudyCheckpoint(path.parent, "x")
     checkpoint.path = path
     return checkpoint
 
@@ -184,15 +184,16 @@ def test_checkpoint_rows_round_trip_exactly(tmp_path):
         fit_time=1e-7,
         n_epochs=12,
     )
-    RowCheckpoint(tmp_path, "abc").append(row)
-    RowCheckpoint(tmp_path, "abc").append({**row, "seed": 4})
-    rows = RowCheckpoint(tmp_path, "abc").load()
+    StudyCheckpoint(tmp_path, "abc").append(row)
+    StudyCheckpoint(tmp_path, "abc").append({**row, "seed": 4})
+    checkpoint = StudyCheckpoint(tmp_path, "abc")
+    rows = checkpoint.load()
     assert rows == [row, {**row, "seed": 4}]
-    assert RowCheckpoint.key(rows[1]) == ("t,with comma", "srht", 8, 4)
+    assert checkpoint.key(rows[1]) == ("t,with comma", "srht", 8, 4)
 
 
 def test_a_file_with_only_a_partial_header_is_discarded(tmp_path):
-    checkpoint = RowCheckpoint(tmp_path, "abc")
+    checkpoint = StudyCheckpoint(tmp_path, "abc")
     checkpoint.path.write_text("teacher,meth")
     assert checkpoint.load() == []
     assert not checkpoint.path.exists()

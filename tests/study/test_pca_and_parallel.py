@@ -6,6 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.decomposition import PCA
 
+from sklearn_subspace._experiment import _runner, default_n_jobs
 from sklearn_subspace.study import _study, compression_study
 from sklearn_subspace.study._pca import TruncatedPCA, fit_shared_pca
 
@@ -93,12 +94,12 @@ def test_study_with_param_grid_refits_pca_inside_each_fold(
 
 def test_default_n_jobs_runs_tiny_studies_serially():
     F = np.zeros((180, 32), dtype=np.float32)
-    assert _study._default_n_jobs(40, F) == 1
+    assert default_n_jobs(40, F.size) == 1
 
 
 def test_default_n_jobs_uses_every_core_for_a_real_study(monkeypatch):
-    monkeypatch.setattr(_study, "cpu_count", lambda: 4)
+    monkeypatch.setattr(_runner, "cpu_count", lambda: 4)
     F = np.zeros((60_000, 2048), dtype=np.float32)
-    assert _study._default_n_jobs(123, F) == 4
+    assert default_n_jobs(123, F.size) == 4
     # Never more workers than configurations.
-    assert _study._default_n_jobs(3, F) == 3
+    assert default_n_jobs(3, F.size) == 3

@@ -40,6 +40,15 @@ def _rows():
     return rows
 
 
+def _table_cells(markdown):
+    """The cells of the Markdown pipe table, stripped, without the rule."""
+    return [
+        [cell.strip() for cell in line.strip().strip("|").split("|")]
+        for line in markdown.splitlines()
+        if line.startswith("|") and not set(line) <= set("|-: ")
+    ]
+
+
 def _configs(rows):
     return [(r["teacher"], r["method"], r["n_components"], r["seed"]) for r in rows]
 
@@ -94,9 +103,13 @@ def test_markdown_reports_full_head_and_one_row_per_k_with_delta(result):
     text = result.to_markdown()
     assert "### toy (d = 64)" in text
     assert "Full-d frozen head: 92.00 ± 2.00" in text
-    assert "| k | ratio | gaussian | PCA |" in text
-    assert "| 16 | 4x | 88.00 ± 2.00 (−4.00) | 91.00 ± 0.00 (−1.00) |" in text
-    assert "| 4 | 16x | 72.00 ± 2.00 (−20.00) | 82.00 ± 2.00 (−10.00) |" in text
+    assert _table_cells(text) == [
+        ["k", "ratio", "gaussian", "PCA"],
+        ["16", "4x", "88.00 ± 2.00 (−4.00)", "91.00 ± 0.00 (−1.00)"],
+        ["4", "16x", "72.00 ± 2.00 (−20.00)", "82.00 ± 2.00 (−10.00)"],
+    ]
+    # Numbers right-aligned, method cells left-aligned.
+    assert "|----:|--------:|:----" in text
     assert "Intrinsic dimension of the training features (TwoNN): 5.2" in text
     assert "100 training / 50 test samples" in text
 
@@ -184,13 +197,9 @@ def test_learned_cells_that_can_hold_the_full_head_are_marked():
         )
     configs = [(r["teacher"], r["method"], r["n_components"], r["seed"]) for r in rows]
     markdown = StudyResult(assemble_table(rows, configs)).to_markdown()
-    by_k = {
-        line.split("|")[1].strip(): line
-        for line in markdown.splitlines()
-        if line.startswith("| ") and not line.startswith("| k")
-    }
-    assert by_k["8"].rstrip(" |").endswith("†")
-    assert by_k["3"].rstrip(" |").endswith("†")
-    assert "†" not in by_k["2"]
+    by_k = {cells[0]: cells for cells in _table_cells(markdown)[1:]}
+    assert by_k["8"][-1].endswith("†")
+    assert by_k["3"][-1].endswith("†")
+    assert "†" not in by_k["2"][-1]
     assert "k ≥ n_classes − 1 = 3 can reproduce the full linear head" in markdown
     assert "1 fit(s) stopped at max_epochs before converging" in markdown

@@ -198,7 +198,9 @@ def test_learned_head_trains_only_the_learned_baseline(features, fast_head):
 
 
 def test_learned_head_must_be_a_classifier_with_a_bottleneck(features, fast_head):
-    with pytest.raises(TypeError, match="learned_head must be a scikit-learn"):
+    with pytest.raises(
+        TypeError, match="'learned_head' parameter of compression_study must be an"
+    ):
         compression_study(*features, head=fast_head, learned_head=PCA(), **STUDY)
     with pytest.raises(ValueError, match="'learned' baseline needs a head.*Logistic"):
         compression_study(
@@ -330,11 +332,17 @@ def test_k_larger_than_d_is_rejected_with_the_fix(features, fast_head):
             r"Unknown projections 'fourier'.*'srht'",
         ),
         ("baselines", ["full", "lda"], r"Unknown baselines 'lda'.*'learned'"),
-        ("seeds", 0, r"seeds must be >= 1"),
-        ("seeds", 1.5, r"seeds must be an int"),
+        ("seeds", 0, r"'seeds' parameter of compression_study must be an int"),
+        ("seeds", 1.5, r"'seeds' parameter of compression_study must be an int"),
+        ("seeds", [1, 2.5], r"seeds must be a non-empty sequence of ints"),
         ("n_components", [0], r"ints >= 1"),
         ("n_components", [4.0], r"must contain ints"),
-        ("n_threads", 0, r"n_threads must be an int >= 1"),
+        ("n_threads", 0, r"'n_threads' parameter .* in the range \[1, inf\)"),
+        (
+            "learned_head",
+            "linear",
+            r"'learned_head' parameter .* implementing 'fit' and 'predict'",
+        ),
     ],
 )
 def test_bad_options_name_the_problem(features, fast_head, option, value, message):

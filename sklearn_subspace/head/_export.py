@@ -16,6 +16,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
+from .._param_validation import validate_params
 from ..projection import JLSubspaceTransformer, make_projection
 from ._classifier import SubspaceHeadClassifier
 
@@ -228,6 +229,10 @@ def _step_module(step, name):
     )
 
 
+@validate_params(
+    {"estimator": [SubspaceHeadClassifier, Pipeline]},
+    prefer_skip_nested_validation=True,
+)
 def export_torch(estimator):
     """Export a fitted head or projection + head pipeline as a torch module.
 

@@ -16,12 +16,14 @@ a *recipe* that rebuilds the module around them:
 """
 
 import json
+import os
 
 import numpy as np
 import torch
 from torch import nn
 
 from .._atomic import atomic_write
+from .._param_validation import validate_params
 from ._export import RegeneratedProjection, Standardize, SubspaceClassifierModule
 
 FORMAT = "sklearn-subspace-exported-module"
@@ -142,6 +144,10 @@ def _build(recipe):
     )
 
 
+@validate_params(
+    {"module": [SubspaceClassifierModule], "path": [str, os.PathLike]},
+    prefer_skip_nested_validation=True,
+)
 def save_exported(module, path):
     """Save an exported module as safetensors weights and a JSON recipe.
 
@@ -196,11 +202,6 @@ def save_exported(module, path):
     """
     from safetensors.torch import save
 
-    if not isinstance(module, SubspaceClassifierModule):
-        raise TypeError(
-            "save_exported needs the module export_torch returns, got "
-            f"{type(module).__name__}. Call export_torch(estimator) first."
-        )
     head_recipe, chain = _head_chain(module.head)
     recipe = {
         "version": VERSION,
@@ -221,6 +222,7 @@ def save_exported(module, path):
     return atomic_write(path, lambda handle: handle.write(data))
 
 
+@validate_params({"path": [str, os.PathLike]}, prefer_skip_nested_validation=True)
 def load_exported(path):
     """Load a module saved by :func:`save_exported`, without unpickling.
 

@@ -3,6 +3,7 @@
 import copy
 import io
 import pickle
+import re
 import warnings
 
 import numpy as np
@@ -13,6 +14,7 @@ from sklearn.decomposition import PCA
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from sklearn_subspace._param_validation import InvalidParameterError
 from sklearn_subspace.head import (
     SubspaceClassifierModule,
     SubspaceHeadClassifier,
@@ -226,8 +228,19 @@ def test_unsupported_step_is_rejected_listing_accepted_steps(data):
 
 
 def test_non_head_estimator_is_rejected(data):
-    with pytest.raises(TypeError, match="last step 'head' is a StandardScaler"):
+    message = (
+        "The 'estimator' parameter of export_torch must be an instance of "
+        "'sklearn_subspace.head._classifier.SubspaceHeadClassifier' or an "
+        "instance of 'sklearn.pipeline.Pipeline'. Got StandardScaler() instead."
+    )
+    with pytest.raises(InvalidParameterError, match=re.escape(message)):
         export_torch(StandardScaler().fit(data[0]))
+
+
+def test_pipeline_ending_in_another_estimator_is_rejected(data):
+    pipe = make_pipeline(StandardScaler()).fit(data[0])
+    with pytest.raises(TypeError, match="last step 'standardscaler' is a Standard"):
+        export_torch(pipe)
 
 
 def test_unfitted_head_is_rejected():

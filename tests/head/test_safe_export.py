@@ -2,6 +2,7 @@
 
 import io
 import pickle
+import re
 
 import numpy as np
 import pytest
@@ -16,6 +17,7 @@ from sklearn_subspace import (
     load_exported,
     save_exported,
 )
+from sklearn_subspace._param_validation import InvalidParameterError
 
 RNG = np.random.RandomState(0)
 X = RNG.rand(90, 24).astype(np.float32)
@@ -98,8 +100,17 @@ def test_torch_export_save_of_the_module_still_works(tmp_path):
 
 
 def test_bad_files_and_modules_are_rejected_clearly(tmp_path):
-    with pytest.raises(TypeError, match="export_torch"):
+    with pytest.raises(
+        InvalidParameterError,
+        match=re.escape(
+            "The 'module' parameter of save_exported must be an instance of "
+            "'sklearn_subspace.head._export.SubspaceClassifierModule'. Got Linear("
+        ),
+    ):
         save_exported(torch.nn.Linear(2, 2), tmp_path / "x.safetensors")
+    assert not (tmp_path / "x.safetensors").exists()
+    with pytest.raises(InvalidParameterError, match="'path' parameter of load_exp"):
+        load_exported(None)
     (tmp_path / "junk.safetensors").write_bytes(b"not a safetensors file")
     with pytest.raises(ValueError, match="not a safetensors file"):
         load_exported(tmp_path / "junk.safetensors")

@@ -10,15 +10,17 @@ reads back without running the teacher.
 
 import copy
 import math
-import numbers
 import threading
 from collections import OrderedDict
+from collections.abc import Iterable
+from numbers import Integral
 
 import numpy as np
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
+from .._param_validation import HasMethods, Interval, validate_params
 from ..teachers import TorchFeatureExtractor
 
 # Per worker process: cluster key of a shipped extractor -> that extractor,
@@ -44,20 +46,15 @@ def _import_distributed():
 
 
 def _resolve_client(client, distributed):
-    if client is None:
-        try:
-            return distributed.default_client()
-        except ValueError:
-            raise ValueError(
-                "No dask client found. Pass client=, or create one first, e.g. "
-                "client = distributed.Client(distributed.LocalCluster())."
-            ) from None
-    if not isinstance(client, distributed.Client):
-        raise TypeError(
-            f"client must be a dask.distributed.Client or None, got "
-            f"{type(client).__name__}."
-        )
-    return client
+    if client is not None:
+        return client
+    try:
+        return distributed.default_client()
+    except ValueError:
+        raise ValueError(
+            "No dask client found. Pass client=, or create one first, e.g. "
+            "client = distributed.Client(distributed.LocalCluster())."
+        ) from None
 
 
 def _is_dask_array(inputs):
@@ -69,20 +66,6 @@ def _take(inputs, rows):
     if hasattr(inputs, "iloc"):  # pandas: positional, not by index label
         return inputs.iloc[rows]
     return inputs[rows]
-
-
-def _check_partitions(partitions):
-    if partitions is None:
-        return None
-    if (
-        not isinstance(partitions, numbers.Integral)
-        or isinstance(partitions, bool)
-        or partitions < 1
-    ):
-        raise ValueError(
-            f"partitions must be a positive integer or None, got {partitions!r}."
-        )
-    return int(partitions)
 
 
 # -- what runs on the workers ---------------------------------------------------
@@ -120,6 +103,19 @@ def _worker_teacher_models():
 
 
 # -- the client side --------------------------------------------------------------
+@validate_params(
+    {
+        "extractor": [TorchFeatureExtractor],
+        # Generators and other one-pass iterables are read into a list.
+        "inputs": ["array-like", Iterable],
+        # A dask.distributed.Client, known by what it does: the module-level
+        # constraint cannot name the optional class without importing it.
+        "client": [HasMethods(["submit", "map", "scatter", "gather"]), None],
+        "partitions": [Interval(Integral, 1, None, closed="left"), None],
+        "compute": ["boolean"],
+    },
+    prefer_skip_nested_validation=True,
+)
 def extract_distributed(
     extractor, inputs, *, client=None, partitions=None, compute=True
 ):
@@ -204,13 +200,7 @@ def extract_distributed(
     >>> client.close(); cluster.close(); cache.cleanup()
     """
     dask, da, distributed = _import_distributed()
-    if not isinstance(extractor, TorchFeatureExtractor):
-        raise TypeError(
-            "extractor must be a TorchFeatureExtractor, got "
-            f"{type(extractor).__name__}."
-        )
     client = _resolve_client(client, distributed)
-    partitions = _check_partitions(partitions)
     is_dask = _is_dask_array(inputs)
     if not is_dask and not hasattr(inputs, "__getitem__"):
         inputs = list(inputs)  # generators and other one-pass iterables

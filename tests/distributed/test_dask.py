@@ -6,6 +6,7 @@ whole module, so the tests prove the behaviour across process boundaries.
 
 import functools
 import pickle
+import re
 import subprocess
 import sys
 import textwrap
@@ -21,11 +22,13 @@ import joblib  # noqa: E402
 import torch  # noqa: E402
 from hypothesis import given  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
+from sklearn.base import clone  # noqa: E402
 from sklearn.datasets import load_digits  # noqa: E402
 from sklearn.model_selection import GridSearchCV  # noqa: E402
 from sklearn.pipeline import Pipeline  # noqa: E402
 
 from sklearn_subspace import JLSubspaceTransformer  # noqa: E402
+from sklearn_subspace._param_validation import InvalidParameterError  # noqa: E402
 from sklearn_subspace.distributed import extract_distributed  # noqa: E402
 from sklearn_subspace.distributed._extract import _worker_teacher_models  # noqa: E402
 from sklearn_subspace.head import SubspaceHeadClassifier  # noqa: E402
@@ -409,11 +412,44 @@ def test_extract_distributed_rejects_bad_arguments_with_the_fix(client):
     X = np.zeros((4, 8), dtype=np.float32)
     extractor = TorchFeatureExtractor(_tiny_teacher(), device="cpu")
 
-    with pytest.raises(TypeError, match=r"TorchFeatureExtractor"):
+    with pytest.raises(
+        InvalidParameterError,
+        match=re.escape(
+            "The 'extractor' parameter of extract_distributed must be an instance "
+            "of 'sklearn_subspace.teachers._extractor.TorchFeatureExtractor'. Got "
+            "JLSubspaceTransformer() instead."
+        ),
+    ):
         extract_distributed(JLSubspaceTransformer(), X, client=client)
-    with pytest.raises(ValueError, match=r"partitions must be a positive integer"):
+    with pytest.raises(
+        InvalidParameterError,
+        match=re.escape(
+            "The 'partitions' parameter of extract_distributed must be an int in "
+            "the range [1, inf) or None. Got 0 instead."
+        ),
+    ):
         extract_distributed(extractor, X, client=client, partitions=0)
     with pytest.raises(ValueError, match=r"no samples"):
         extract_distributed(extractor, X[:0], client=client)
-    with pytest.raises(TypeError, match=r"dask.distributed.Client"):
+    with pytest.raises(
+        InvalidParameterError,
+        match=re.escape(
+            "The 'client' parameter of extract_distributed must be an object "
+            "implementing 'submit', 'map', 'scatter' and 'gather' or None. Got "
+            "'tcp://127.0.0.1:8786' instead."
+        ),
+    ):
         extract_distributed(extractor, X, client="tcp://127.0.0.1:8786")
+    with pytest.raises(InvalidParameterError, match="'inputs' parameter"):
+        extract_distributed(extractor, 5, client=client)
+    with pytest.raises(InvalidParameterError, match="'compute' parameter"):
+        extract_distributed(extractor, X, client=client, compute="yes")
+
+
+def test_extract_distributed_reads_a_generator_of_samples(client):
+    X = np.random.RandomState(0).rand(6, 8).astype(np.float32)
+    extractor = TorchFeatureExtractor(_tiny_teacher(), device="cpu")
+    features = extract_distributed(extractor, (row for row in X), client=client)
+    np.testing.assert_allclose(
+        features, clone(extractor).fit_transform(X), rtol=1e-5, atol=1e-6
+    )

@@ -358,6 +358,13 @@ def _export_torch(estimator):
     return export_torch(estimator)
 
 
+def _save_exported(module):
+    from sklearn_subspace import save_exported
+
+    with tempfile.TemporaryDirectory() as tmp:
+        return save_exported(module, Path(tmp) / "head.safetensors")
+
+
 def _student_instance():
     from sklearn_subspace.distill import StudentMLP
 
@@ -371,6 +378,7 @@ def parameter_cases():
         SubspaceHeadClassifier,
         TorchFeatureExtractor,
         distortion_report,
+        estimate_intrinsic_dimension,
         johnson_lindenstrauss_min_dim,
         make_projection,
         recommend_n_components,
@@ -577,6 +585,21 @@ def parameter_cases():
             lambda fx: _export_torch(JLSubspaceTransformer(4)),
         ),
         (
+            "save_exported",
+            "torch.nn.Linear(2, 2) instead of an exported module",
+            lambda fx: _save_exported(torch.nn.Linear(2, 2)),
+        ),
+        (
+            "TorchFeatureExtractor.fit",
+            "batch_size=0",
+            lambda fx: TorchFeatureExtractor(tiny_mlp(), batch_size=0).fit(fx.X),
+        ),
+        (
+            "estimate_intrinsic_dimension",
+            "method='pca'",
+            lambda fx: estimate_intrinsic_dimension(fx.X, method="pca"),
+        ),
+        (
             "SubspaceClassifierModule (exported)",
             "a tensor of width 5 instead of 16",
             lambda fx: fx.module(torch.zeros(2, 5)),
@@ -613,6 +636,9 @@ def _frame_calls(kind):
         JLSubspaceTransformer,
         SubspaceHeadClassifier,
         TorchFeatureExtractor,
+        distortion_report,
+        estimate_intrinsic_dimension,
+        recommend_n_components,
     )
 
     return [
@@ -635,6 +661,18 @@ def _frame_calls(kind):
         (
             "SubspaceDistiller.fit",
             lambda fx: make_distiller().fit(frame_with(kind, fx.X), fx.y),
+        ),
+        (
+            "estimate_intrinsic_dimension",
+            lambda fx: estimate_intrinsic_dimension(frame_with(kind, fx.X)),
+        ),
+        (
+            "distortion_report",
+            lambda fx: distortion_report(frame_with(kind, fx.X), fx.jl),
+        ),
+        (
+            "recommend_n_components",
+            lambda fx: recommend_n_components(frame_with(kind, fx.X), n_repeats=1),
         ),
     ]
 

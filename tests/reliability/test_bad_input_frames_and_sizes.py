@@ -10,6 +10,9 @@ from sklearn_subspace import (
     JLSubspaceTransformer,
     SubspaceHeadClassifier,
     TorchFeatureExtractor,
+    distortion_report,
+    estimate_intrinsic_dimension,
+    recommend_n_components,
 )
 
 X = np.random.RandomState(0).rand(12, 16)
@@ -39,8 +42,19 @@ def test_a_map_larger_than_memory_is_refused_with_its_size(projection):
         lambda D: SubspaceHeadClassifier(max_epochs=1, device="cpu").fit(D, Y),
         lambda D: TorchFeatureExtractor(tiny_mlp(), device="cpu").fit(D),
         lambda D: make_distiller().fit(D, Y),
+        estimate_intrinsic_dimension,
+        lambda D: distortion_report(D, JLSubspaceTransformer(4)),
+        lambda D: recommend_n_components(D, n_repeats=1),
     ],
-    ids=["projection", "head", "extractor", "distiller"],
+    ids=[
+        "projection",
+        "head",
+        "extractor",
+        "distiller",
+        "intrinsic_dimension",
+        "distortion_report",
+        "recommend_n_components",
+    ],
 )
 def test_a_categorical_or_text_column_is_named_with_the_fix(fit, kind, says):
     # Numbers-as-labels ("1.5", "2") used to be silently read as measurements.

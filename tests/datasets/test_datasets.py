@@ -20,8 +20,14 @@ from sklearn_subspace.datasets import (
     train_embedded_teacher,
 )
 from sklearn_subspace.head import SubspaceHeadClassifier
-from sklearn_subspace.study._tasks import build_task, teacher_spec
-from sklearn_subspace.teachers import forward_pass_count, reset_forward_pass_count
+from sklearn_subspace.head._presets import HEAD_PRESETS
+from sklearn_subspace.projection import PROJECTION_FAMILIES, make_projection
+from sklearn_subspace.study._tasks import TEACHERS, build_task, teacher_spec
+from sklearn_subspace.teachers import (
+    TorchFeatureExtractor,
+    forward_pass_count,
+    reset_forward_pass_count,
+)
 
 
 @pytest.fixture(scope="module")
@@ -349,10 +355,28 @@ def test_mnli_missing_offline_is_a_dataset_error_that_says_how_to_supply_it(tmp_
 
 
 # -- named tasks ----------------------------------------------------------------------
-def test_paper_teachers_come_with_their_k_grid_and_width():
-    assert teacher_spec("resnet50").n_components == (1024, 512, 256, 128)
-    assert teacher_spec("bert-base-uncased").n_features == 768
-    assert teacher_spec("embedded").n_components == (1024, 512, 256, 128, 64, 32, 16, 8)
+@pytest.mark.parametrize("name", list(TEACHERS))
+def test_every_k_of_a_teachers_grid_is_valid_for_every_projection(name):
+    spec = teacher_spec(name)
+    grid = spec.n_components
+    assert list(grid) == sorted(set(grid), reverse=True)
+    # The orthogonal family needs k <= d (its QR takes seconds at this size);
+    # srht needs k <= d rounded up to a power of two.
+    assert grid[0] <= spec.n_features
+    for family in [f for f in PROJECTION_FAMILIES if f != "orthogonal"]:
+        # The largest k is the hardest case.
+        projection = make_projection(family, grid[0], spec.n_features, seed=0)
+        Z = projection.apply(np.ones((1, spec.n_features), np.float32))
+        assert Z.shape == (1, grid[0])
+
+
+@pytest.mark.slow  # builds ResNet-50 and ViT-B/16 with random weights
+@pytest.mark.parametrize("name", ["resnet50", "vit_b_16"])
+def test_a_named_image_teacher_gives_features_of_its_stated_width(name):
+    images = np.random.default_rng(0).integers(0, 256, (2, 40, 48, 3), np.uint8)
+    extractor = TorchFeatureExtractor(name, weights=None, device="cpu")
+    features = extractor.fit_transform(images)
+    assert features.shape == (2, teacher_spec(name).n_features)
 
 
 def test_other_zoo_names_are_accepted_with_unknown_width():
@@ -386,11 +410,11 @@ def test_paper_task_uses_the_paper_head_preset(tmp_path):
     task = build_task(
         "resnet50", "digits", weights=None, cache_dir=tmp_path, max_train_samples=20
     )
-    assert task.head.get_params()["optimizer"] == "sgd"
-    assert task.head.get_params()["lr"] == 0.01
+    preset = HEAD_PRESETS["resnet50"]
+    assert {key: task.head.get_params()[key] for key in preset} == dict(preset)
     assert task.extractor.get_params()["model"] == "resnet50"
     assert task.extractor.get_params()["cache_dir"] == str(tmp_path / "features")
-    assert task.n_components == (1024, 512, 256, 128)
+    assert task.n_components == teacher_spec("resnet50").n_components
     assert len(task.X_train) == 20
     assert task.learned_head is None  # the learned baseline uses the preset too
 

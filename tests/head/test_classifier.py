@@ -502,37 +502,35 @@ def test_both_optimizers_learn(data, optimizer):
 # -- presets --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("name", "optimizer", "lr", "weight_decay", "epochs", "batch"),
-    [
-        ("resnet50", torch.optim.SGD, 1e-2, 5e-4, 5, 128),
-        ("vit_b_16", torch.optim.AdamW, 1e-3, 1e-4, 3, 32),
-        ("bert-base-uncased", torch.optim.AdamW, 1e-3, 1e-2, 3, 32),
-    ],
-)
-def test_presets_train_the_paper_protocol(
-    data, name, optimizer, lr, weight_decay, epochs, batch
-):
+_TORCH_OPTIMIZERS = {"sgd": torch.optim.SGD, "adamw": torch.optim.AdamW}
+
+
+@pytest.mark.parametrize("name", list(HEAD_PRESETS))
+def test_presets_fit_with_exactly_their_settings(data, name):
+    preset = HEAD_PRESETS[name]
     X, y = data
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a fixed protocol never warns
         clf = SubspaceHeadClassifier.from_preset(
             name, device="cpu", random_state=0
         ).fit(X, y)
-    group = clf.net_.optimizer_.param_groups[0]
-    assert type(clf.net_.optimizer_) is optimizer
-    assert (group["lr"], group["weight_decay"]) == (lr, weight_decay)
-    if optimizer is torch.optim.SGD:
-        assert group["momentum"] == 0.9
-    # Exactly the paper's epochs, in batches of the paper's size, with the
-    # kept epoch chosen on the validation split.
-    assert clf.n_iter_ == epochs
+    assert {key: clf.get_params()[key] for key in preset} == dict(preset)
+    optimizer = clf.net_.optimizer_
+    assert type(optimizer) is _TORCH_OPTIMIZERS[preset["optimizer"]]
+    group = optimizer.param_groups[0]
+    for setting in ("lr", "weight_decay", "momentum"):
+        if setting in preset:
+            assert group[setting] == preset[setting]
+    # tol=None: every epoch of the protocol runs, in batches of its size,
+    # with the kept epoch chosen on the validation split.
+    assert preset["tol"] is None
+    assert clf.n_iter_ == len(clf.net_.history) == preset["max_epochs"]
     sizes = [
         b["train_batch_size"]
         for b in clf.net_.history[0, "batches"]
         if "train_loss" in b
     ]
-    assert max(sizes) == batch
+    assert max(sizes) == preset["batch_size"]
     assert sum(sizes) == len(X) - clf.validation_size_
     valid_losses = clf.net_.history[:, "valid_loss"]
     assert clf.best_epoch_ == int(np.argmin(valid_losses)) + 1
@@ -546,7 +544,6 @@ def test_preset_arguments_can_be_overridden():
 def test_unknown_preset_lists_valid_names():
     with pytest.raises(ValueError, match="'resnet50', 'vit_b_16', 'bert-base-uncased'"):
         SubspaceHeadClassifier.from_preset("resnet18")
-    assert set(HEAD_PRESETS) == {"resnet50", "vit_b_16", "bert-base-uncased"}
 
 
 # -- model selection ---------------------------------------------------------------

@@ -304,6 +304,10 @@ CASES = {
         ("too few distinct points", lambda: _intrinsic(np.ones((30, 4)))),
         ("an unknown estimator method", lambda: _intrinsic(_digits()[0], method="pca")),
         (
+            "a DataFrame ``X`` with a categorical column",
+            lambda: _intrinsic(_frame_with_categories()),
+        ),
+        (
             "projected data of another length than ``X``",
             lambda: _distortion_report(_digits()[0], _digits()[0][:10, :8]),
         ),
@@ -411,6 +415,14 @@ def _intrinsic(X, **params):
     return estimate_intrinsic_dimension(X, random_state=0, **params)
 
 
+def _frame_with_categories():
+    import pandas as pd
+
+    X = pd.DataFrame(_digits()[0][:, :4], columns=["a", "b", "c", "d"])
+    X["colour"] = pd.Categorical(["red", "green", "blue"] * 20)
+    return X
+
+
 def _distortion_report(X, Z):
     from sklearn_subspace.diagnostics import distortion_report
 
@@ -484,6 +496,21 @@ def _clean(message, limit=_MAX_MESSAGE):
     return message
 
 
+def builtin_bases(cls):
+    """Names of the most derived built-in exceptions ``cls`` is an instance of.
+
+    ``InvalidParameterError`` gives ``["ValueError", "TypeError"]``: it is
+    caught by either, and the table says so.
+    """
+    found = []
+    for base in cls.__mro__:
+        if base.__module__ == "builtins" and not any(
+            issubclass(kept, base) for kept in found
+        ):
+            found.append(base)
+    return [base.__name__ for base in found]
+
+
 def _kind(exc):
     """How the table names what was raised, e.g. ``NotFittedError (ValueError)``."""
     if isinstance(exc, CommandLineExit):
@@ -491,8 +518,7 @@ def _kind(exc):
     cls = type(exc)
     if cls.__module__ == "builtins":
         return cls.__name__
-    builtin = next(b.__name__ for b in cls.__mro__ if b.__module__ == "builtins")
-    return f"{cls.__name__} ({builtin})"
+    return f"{cls.__name__} ({', '.join(builtin_bases(cls))})"
 
 
 def run_case(trigger, limit=_MAX_MESSAGE):

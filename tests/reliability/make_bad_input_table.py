@@ -53,6 +53,17 @@ def _literal(text):
     return f"``{text}``" if text else ""
 
 
+def _builtin_bases(cls):
+    """Names of the most derived built-in exceptions ``cls`` derives from."""
+    found = []
+    for base in cls.__mro__:
+        if base.__module__ == "builtins" and not any(
+            issubclass(kept, base) for kept in found
+        ):
+            found.append(base)
+    return [base.__name__ for base in found]
+
+
 def describe(call):
     """``(exception name, abridged message)`` of what ``call()`` raises."""
     with warnings.catch_warnings():
@@ -61,13 +72,9 @@ def describe(call):
             call()
         except Exception as exc:  # the table shows whatever is raised
             name = type(exc).__name__
-            if name not in ("ValueError", "TypeError"):
-                base = next(
-                    b.__name__
-                    for b in type(exc).__mro__[1:]
-                    if b.__module__ == "builtins"
-                )
-                name = f"{name} ({base})"
+            if type(exc).__module__ != "builtins":
+                # InvalidParameterError reads "(ValueError, TypeError)".
+                name = f"{name} ({', '.join(_builtin_bases(type(exc)))})"
             return name, abridge(str(exc))
     return "none", "accepted"
 

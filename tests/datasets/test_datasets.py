@@ -195,7 +195,8 @@ def test_unknown_dataset_lists_the_valid_ones():
     [
         ("name", 10, "an instance of 'str'"),
         ("data_dir", 3.5, "an instance of 'str', an instance of 'os.PathLike' or None"),
-        ("download", "no", "an instance of 'bool' or an instance of 'numpy.bool'"),
+        # numpy 1 names its boolean type 'numpy.bool_'.
+        ("download", "no", "an instance of 'bool' or an instance of 'numpy.bool"),
         ("max_train_samples", 0, "an int in the range [1, inf) or None"),
         ("max_test_samples", 2.5, "an int in the range [1, inf) or None"),
         ("random_state", "seed", "an int in the range [0, 4294967295], an "),

@@ -263,7 +263,8 @@ def test_cuda_without_a_gpu_is_a_clear_error(float_images):
         ),
         ("device", 0, "an instance of 'str' or an instance of 'torch.device'"),
         ("cache_dir", 5, "an instance of 'str', an instance of 'os.PathLike' or None"),
-        ("progress", "yes", "an instance of 'bool' or an instance of 'numpy.bool'"),
+        # numpy 1 names its boolean type 'numpy.bool_'.
+        ("progress", "yes", "an instance of 'bool' or an instance of 'numpy.bool"),
         ("random_state", -1, "an int in the range [0, 4294967295], an instance"),
     ],
 )

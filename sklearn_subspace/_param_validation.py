@@ -28,5 +28,36 @@ __all__ = [
     "Options",
     "StrOptions",
     "_fit_context",
+    "declared_constraints",
     "validate_params",
 ]
+
+
+def declared_constraints(func):
+    """The constraints ``validate_params`` declared for ``func``, if any.
+
+    ``validate_params`` keeps them on the function under a private name; it
+    is read here, next to the import, so that the tests can check that every
+    public function declares all of its parameters.
+
+    Parameters
+    ----------
+    func : callable
+        A function, possibly decorated with :func:`validate_params`.
+
+    Returns
+    -------
+    constraints : dict or None
+        Parameter name to list of constraints; None when ``func`` is not
+        decorated.
+
+    Examples
+    --------
+    >>> from sklearn_subspace._param_validation import declared_constraints
+    >>> from sklearn_subspace.projection import pair_distortion_band
+    >>> sorted(declared_constraints(pair_distortion_band))
+    ['false_alarm', 'n_components', 'n_pairs']
+    >>> declared_constraints(len) is None
+    True
+    """
+    return getattr(func, "_skl_parameter_constraints", None)

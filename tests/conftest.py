@@ -1,10 +1,14 @@
-"""Shared test configuration."""
+"""Shared test configuration, and the small data sets several folders use."""
 
 import os
 
+import numpy as np
 import pytest
 import torch
 from hypothesis import HealthCheck, settings
+from sklearn.datasets import make_classification
+
+from sklearn_subspace.head import SubspaceHeadClassifier
 
 # Tests run on small CPU machines: keep torch from oversubscribing cores.
 os.environ.setdefault("OMP_NUM_THREADS", "2")
@@ -38,3 +42,100 @@ def single_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(previous)
+
+
+# -- small data and heads -------------------------------------------------------------
+
+
+@pytest.fixture
+def data():
+    """300 float32 samples, 20 features, 3 well-separated classes."""
+    X, y = make_classification(
+        n_samples=300,
+        n_features=20,
+        n_informative=10,
+        n_classes=3,
+        class_sep=2.0,
+        random_state=0,
+    )
+    return X.astype(np.float32), y
+
+
+@pytest.fixture
+def features():
+    """(X_train, y_train, X_test, y_test): 32-d float32 features, 3 classes."""
+    X, y = make_classification(
+        n_samples=240,
+        n_features=32,
+        n_informative=12,
+        n_redundant=0,
+        n_classes=3,
+        class_sep=2.0,
+        random_state=0,
+    )
+    X = X.astype(np.float32)
+    return X[:180], y[:180], X[180:], y[180:]
+
+
+@pytest.fixture
+def raw_inputs():
+    """(X_train, y_train, X_test, y_test): distinct 16-d inputs for a teacher."""
+    X, y = make_classification(
+        n_samples=150,
+        n_features=16,
+        n_informative=8,
+        n_classes=3,
+        class_sep=2.0,
+        random_state=1,
+    )
+    X = X.astype(np.float32)
+    return X[:120], y[:120], X[120:], y[120:]
+
+
+@pytest.fixture(scope="session")
+def problem():
+    """A 3-class tabular task with fixed random ReLU "teacher" features.
+
+    ``(X, y, F, X_test, y_test, F_test)``: 12-d inputs ``X`` and their 48-d
+    features ``F = relu(X W)``.
+    """
+    X, y = make_classification(
+        n_samples=240,
+        n_features=12,
+        n_informative=8,
+        n_redundant=0,
+        n_classes=3,
+        class_sep=2.0,
+        random_state=0,
+    )
+    X = X.astype(np.float32)
+    W = np.random.default_rng(0).standard_normal((12, 48)).astype(np.float32)
+    F = np.maximum(X @ W, 0.0)
+    return X[:180], y[:180], F[:180], X[180:], y[180:], F[180:]
+
+
+@pytest.fixture
+def fast_head():
+    """A head that trains in a fraction of a second on the small data above."""
+    return SubspaceHeadClassifier(lr=1e-2, max_epochs=4, batch_size=64, device="cpu")
+
+
+class TinyTeacher(torch.nn.Module):
+    """A randomly initialised two-layer network: 16 inputs -> 24 features."""
+
+    def __init__(self):
+        super().__init__()
+        generator = torch.Generator().manual_seed(0)
+        self.body = torch.nn.Linear(16, 24)
+        with torch.no_grad():
+            self.body.weight.copy_(torch.randn(24, 16, generator=generator))
+            self.body.bias.zero_()
+
+    def forward(self, x):
+        return torch.tanh(self.body(x))
+
+
+@pytest.fixture
+def tiny_teacher():
+    """A :class:`TinyTeacher` in eval mode (for ``raw_inputs``)."""
+    return TinyTeacher().eval()

@@ -286,6 +286,44 @@ def add_option(group, flag, **overrides):
     group.add_argument(flag, **{**OPTIONS[flag], **overrides})
 
 
+def check_ks(ks, n_features, teacher):
+    """Refuse values of ``--ks`` above the teacher's feature dimension.
+
+    Called before any data or weights are loaded, so that a typo fails at
+    once.
+
+    Parameters
+    ----------
+    ks : list of int or None
+        The parsed ``--ks``.
+    n_features : int or None
+        The teacher's feature dimension ``d``; ``None`` when unknown before
+        extraction (nothing is checked).
+    teacher : str
+        The teacher's name, for the message.
+
+    Raises
+    ------
+    ValueError
+        Naming the values of k that are too large and the valid range.
+
+    Examples
+    --------
+    >>> from sklearn_subspace._cli_common import check_ks
+    >>> check_ks([64, 4096], 2048, "embedded")
+    Traceback (most recent call last):
+    ...
+    ValueError: --ks 4096: k must not exceed the embedded feature dimension d=2048; ...
+    """
+    too_big = [k for k in ks or () if n_features and k > n_features]
+    if too_big:
+        raise ValueError(
+            f"--ks {' '.join(map(str, too_big))}: k must not exceed the "
+            f"{teacher} feature dimension d={n_features}; a projection "
+            f"can only compress. Use values of k between 1 and {n_features}."
+        )
+
+
 def report(result, *, timing, out=None, heading=None):
     """Print a result's table and the wall time, then write its files.
 

@@ -1,11 +1,13 @@
 """The ``distill`` subcommand: ``sklearn-subspace distill [options]``."""
 
+import argparse
 import time
 
 from .._cli_common import (
     add_list_option,
     add_option,
     add_subcommand,
+    check_ks,
     choice_list,
     fraction,
     int_list,
@@ -13,6 +15,8 @@ from .._cli_common import (
     positive_int,
     report,
 )
+from .._device import resolve_device
+from ..datasets import EMBEDDED_WIDTH
 from ..projection import PROJECTION_FAMILIES
 from ._result import METHODS
 
@@ -25,9 +29,11 @@ the best epoch is picked on a validation split of the training data and the
 test set is scored once. Prints test accuracy (mean +- std over seeds),
 deployed parameter count and training time.
 
-It runs on the embedded task: scikit-learn's digits with the small CNN teacher
-(2048-d penultimate features) that the study uses, trained locally once and
-cached. For other teachers and data, call
+The teacher is the small CNN (2048-d penultimate features) that the study
+trains on the same dataset, locally, once, and caches: on scikit-learn's
+digits by default, or on --dataset fashion-mnist or torchvision:NAME. Hinton
+KD distils the CNN's own logits. The students read the images as float32
+pixels in [0, 1], which the MLP flattens. For other teachers and data, call
 sklearn_subspace.distill.distillation_comparison from Python.
 """
 
@@ -36,7 +42,22 @@ examples:
   sklearn-subspace distill
   sklearn-subspace distill --ks 16 64 --seeds 5 --max-epochs 50
   sklearn-subspace distill --methods scratch subspace --out distill-results
+  sklearn-subspace distill --dataset fashion-mnist --ks 64 256 --out distill-fashion
+  sklearn-subspace distill --dataset torchvision:MNIST --data-dir ~/data --no-download
 """
+
+
+def _dataset(text):
+    # The embedded CNN trains on in-memory images of one size: not on text,
+    # nor on folders of image files.
+    if text == "mnli" or text.startswith("imagefolder:"):
+        raise argparse.ArgumentTypeError(
+            f"the distill command trains its CNN teacher on in-memory images of "
+            f"one size and cannot use {text!r}; use digits, fashion-mnist, "
+            "cifar100 or torchvision:NAME, or call distillation_comparison from "
+            "Python with another teacher"
+        )
+    return text
 
 
 def add_parser(subparsers):
@@ -75,6 +96,14 @@ def add_parser(subparsers):
         epilog=_EPILOG,
         handler=run,
     )
+    what.add_argument(
+        "--dataset",
+        type=_dataset,
+        default="digits",
+        help="digits, fashion-mnist, cifar100 or torchvision:NAME (a torchvision "
+        "classification dataset of small images, e.g. MNIST, CIFAR10); the CNN "
+        "teacher is trained on its training split (default: digits)",
+    )
     add_list_option(
         what,
         "--ks",
@@ -91,6 +120,13 @@ def add_parser(subparsers):
         help=f"methods among {', '.join(METHODS)} (default: all)",
     )
     add_option(what, "--seeds")
+    add_option(
+        what,
+        "--max-train-samples",
+        help="train the students on a stratified subsample of the training split "
+        "(the teacher trains on all of it)",
+    )
+    add_option(what, "--max-test-samples")
     what.add_argument(
         "--hidden",
         type=int_list,
@@ -138,6 +174,8 @@ def add_parser(subparsers):
     )
     add_option(what, "--random-state")
     add_option(where, "--device")
+    add_option(where, "--data-dir")
+    add_option(where, "--no-download")
     where.add_argument(
         "--cache-dir",
         default=None,
@@ -159,30 +197,44 @@ def run(args):
     Returns the exit status (0); errors propagate to
     :func:`sklearn_subspace.cli.main`, which turns them into statuses.
     """
-    from ..head import SubspaceHeadClassifier
-    from ..study import load_embedded_task
+    from ..study._tasks import build_task
     from ._baselines import distillation_comparison
 
     start = time.perf_counter()
+    # Argument checks first, so that a typo fails before any training or I/O.
+    resolve_device(args.device)
+    check_ks(args.ks, EMBEDDED_WIDTH, "embedded")
     verbose = 0 if args.quiet else 1
-    task = load_embedded_task(
-        cache_dir=args.cache_dir, random_state=args.random_state, verbose=verbose
+    # The study's embedded task: the CNN trained (once, cached) on the whole
+    # training split, and the splits subsampled for the students.
+    task = build_task(
+        "embedded",
+        args.dataset,
+        device=args.device,
+        batch_size=256,
+        cache_dir=args.cache_dir,
+        data_dir=args.data_dir,
+        download=not args.no_download,
+        max_train_samples=args.max_train_samples,
+        max_test_samples=args.max_test_samples,
+        random_state=args.random_state,
+        progress=verbose > 0,
     )
-    extractor = task.extractor.set_params(device=args.device, progress=verbose > 0)
     result = distillation_comparison(
         task.X_train,
         task.y_train,
         task.X_test,
         task.y_test,
-        teacher=extractor,
-        teacher_logits=task.teacher,
+        teacher=task.extractor,
+        # The CNN itself maps the students' inputs to its logits.
+        teacher_logits=task.extractor.model,
         student_params={"hidden_layer_sizes": tuple(args.hidden)},
         n_components=args.ks or [16, 64, 256],
         methods=args.methods or list(METHODS),
         seeds=args.seeds,
         projection=args.projection,
         # The head the compression study trains on this task.
-        head=SubspaceHeadClassifier(device=args.device),
+        head=task.head,
         lr=args.lr,
         max_epochs=args.max_epochs,
         # --max-epochs is the same fixed budget for every method.
@@ -196,7 +248,7 @@ def run(args):
     )
     return report(
         result,
-        heading=f"Subspace-native distillation on {task.name}",
+        heading=f"Subspace-native distillation on {task.teacher}",
         timing=f"Wall time: {time.perf_counter() - start:.1f} s (teacher features "
         f"{result.teacher_time:.1f} s, students {result.wall_time:.1f} s).",
         out=args.out,

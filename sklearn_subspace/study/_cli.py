@@ -7,6 +7,7 @@ from .._cli_common import (
     add_list_option,
     add_option,
     add_subcommand,
+    check_ks,
     choice_list,
     int_list,
     positive_int,
@@ -220,14 +221,7 @@ def run(args):
     resolve_device(args.device)
     spec = teacher_spec(args.teacher)
     ks = args.ks or spec.n_components
-    too_big = [k for k in ks or () if spec.n_features and k > spec.n_features]
-    if too_big:
-        # Checked before any data or weights are loaded.
-        raise ValueError(
-            f"--ks {' '.join(map(str, too_big))}: k must not exceed the "
-            f"{args.teacher} feature dimension d={spec.n_features}; a projection "
-            f"can only compress. Use values of k between 1 and {spec.n_features}."
-        )
+    check_ks(ks, spec.n_features, args.teacher)
     projections = args.projections or list(DEFAULT_PROJECTIONS)
     baselines = list(BASELINES) if args.baselines is None else args.baselines
     weights = None if str(args.weights).lower() == "none" else args.weights

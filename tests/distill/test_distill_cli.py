@@ -1,17 +1,33 @@
+"""The ``distill`` subcommand: its options, the task it builds, its errors."""
+
+import functools
+import re
+
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from sklearn.utils import Bunch
 from torch import nn
 
-import sklearn_subspace.study
 from sklearn_subspace.cli import build_parser, main
+from sklearn_subspace.datasets._fashion_mnist import DEBIAN_FASHION_MNIST
+from sklearn_subspace.study import _tasks
 from sklearn_subspace.teachers import TorchFeatureExtractor
+
+from ..datasets.idx_utils import hide_debian_fashion_mnist, write_mnist_files
+
+# Small budgets for every run of the command in these tests.
+TINY = ["--seeds", "1", "--max-epochs", "2", "--hidden", "8", "--device", "cpu"]
 
 
 @pytest.fixture
 def tiny_embedded_task(monkeypatch):
-    """Replace the embedded digits task by a tiny one that needs no training."""
+    """Replace the embedded task by a tiny one that needs no training.
+
+    Returns the calls made to the task loader, with their arguments, and the
+    task's training labels.
+    """
     rng = np.random.default_rng(0)
     X = rng.random((120, 1, 4, 4), dtype=np.float32)
     y = (X.reshape(120, -1)[:, :8].sum(axis=1) > 4).astype(int) + 2 * (
@@ -23,8 +39,8 @@ def tiny_embedded_task(monkeypatch):
     )
     calls = []
 
-    def load_embedded_task(*, cache_dir=None, random_state=0, verbose=0):
-        calls.append({"cache_dir": cache_dir, "random_state": random_state})
+    def load_embedded_task(dataset, **kwargs):
+        calls.append({"dataset": dataset, **kwargs})
         return Bunch(
             X_train=X[:90],
             X_test=X[90:],
@@ -36,9 +52,23 @@ def tiny_embedded_task(monkeypatch):
             name="tiny-task",
         )
 
-    monkeypatch.setattr(
-        sklearn_subspace.study, "load_embedded_task", load_embedded_task
-    )
+    monkeypatch.setattr(_tasks, "load_embedded_task", load_embedded_task)
+    return Bunch(calls=calls, y_train=y[:90])
+
+
+@pytest.fixture
+def comparison_calls(monkeypatch):
+    """Record what the command passes to ``distillation_comparison``."""
+    from sklearn_subspace.distill import _baselines
+
+    calls = []
+    real = _baselines.distillation_comparison
+
+    def record(*args, **kwargs):
+        calls.append((args, kwargs))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(_baselines, "distillation_comparison", record)
     return calls
 
 
@@ -46,7 +76,21 @@ def test_distill_subcommand_is_registered_with_its_defaults():
     args = build_parser().parse_args(["distill"])
     assert args.command == "distill"
     assert (args.ks, args.seeds, args.max_epochs, args.hidden) == (None, 3, 30, [256])
+    assert (args.dataset, args.max_train_samples, args.max_test_samples) == (
+        "digits",
+        None,
+        None,
+    )
+    assert (args.data_dir, args.no_download) == (None, False)
     assert callable(args.handler)
+
+
+def test_list_options_take_spaces_and_commas_alike():
+    args = build_parser().parse_args(
+        ["distill", "--ks", "16,64", "256", "--methods", "scratch", "kd,subspace"]
+    )
+    assert args.ks == [16, 64, 256]
+    assert args.methods == ["scratch", "kd", "subspace"]
 
 
 def test_distill_prints_the_comparison_table_and_writes_files(
@@ -54,38 +98,125 @@ def test_distill_prints_the_comparison_table_and_writes_files(
 ):
     out = tmp_path / "results"
     status = main(
-        [
-            "distill",
-            "--ks",
-            "4,8",
-            "--seeds",
-            "1",
-            "--max-epochs",
-            "2",
-            "--hidden",
-            "8",
-            "--cache-dir",
-            str(tmp_path),
-            "--device",
-            "cpu",
-            "--out",
-            str(out),
-            "--quiet",
-        ]
-    )
+        ["distill", "--ks", "4,8", *TINY, "--cache-dir", str(tmp_path),
+         "--out", str(out), "--quiet"]
+    )  # fmt: skip
     assert status == 0
-    assert tiny_embedded_task == [{"cache_dir": str(tmp_path), "random_state": 0}]
+    assert tiny_embedded_task.calls == [
+        {
+            "dataset": "digits",
+            "data_dir": None,
+            "download": True,
+            "cache_dir": tmp_path,
+            "random_state": 0,
+            "verbose": 0,
+        }
+    ]
     printed = capsys.readouterr().out
     assert "### Subspace-native distillation on tiny-task" in printed
+    # Columns may be padded to align the table.
     for row in (
-        "| scratch (cross-entropy) |",
-        "| Hinton KD |",
-        "| subspace-native | 8 |",
+        r"\| scratch \(cross-entropy\) +\|",
+        r"\| Hinton KD +\|",
+        r"\| subspace-native +\| +8 \|",
     ):
-        assert row in printed
+        assert re.search(row, printed)
     assert "logits from the teacher network output" in printed
     assert (out / "distillation_comparison.csv").is_file()
     assert (out / "distillation_learning_curves.png").is_file()
+
+
+def test_dataset_and_its_switches_reach_the_task_loader(tiny_embedded_task, tmp_path):
+    status = main(
+        ["distill", "--dataset", "torchvision:KMNIST", "--data-dir", str(tmp_path),
+         "--no-download", "--random-state", "3", "--ks", "4", "--methods",
+         "subspace", *TINY, "--cache-dir", str(tmp_path), "--quiet"]
+    )  # fmt: skip
+    assert status == 0
+    (call,) = tiny_embedded_task.calls
+    assert (call["dataset"], call["data_dir"], call["download"]) == (
+        "torchvision:KMNIST",
+        str(tmp_path),
+        False,
+    )
+    assert call["random_state"] == 3
+
+
+def test_students_get_subsampled_pixels_and_kd_the_cnn_logits(
+    tiny_embedded_task, comparison_calls, tmp_path
+):
+    status = main(
+        ["distill", "--max-train-samples", "60", "--max-test-samples", "20",
+         "--ks", "4", "--methods", "kd", "subspace", *TINY,
+         "--cache-dir", str(tmp_path), "--quiet"]
+    )  # fmt: skip
+    assert status == 0
+    ((X_train, y_train, X_test, y_test), kwargs) = comparison_calls[0]
+    # Stratified subsamples of the task's float32 images in [0, 1].
+    assert X_train.shape == (60, 1, 4, 4) and X_test.shape == (20, 1, 4, 4)
+    assert X_train.dtype == np.float32
+    assert 0 <= X_train.min() and X_train.max() <= 1
+    full = np.bincount(tiny_embedded_task.y_train)
+    np.testing.assert_allclose(np.bincount(y_train), full * 60 / 90, atol=1)
+    # The teacher's features come from the CNN's penultimate layer and KD
+    # distils the same CNN's logits.
+    assert kwargs["teacher_logits"] is kwargs["teacher"].model
+    assert kwargs["methods"] == ["kd", "subspace"]
+    assert (kwargs["n_components"], kwargs["max_epochs"], kwargs["tol"]) == (
+        [4],
+        2,
+        None,
+    )
+
+
+def test_distill_runs_on_fashion_mnist_files(tmp_path, monkeypatch, capsys):
+    # Tiny Fashion-MNIST-style IDX files: the real loader, the real CNN
+    # teacher (trained on 100 images) and its cache, in seconds.
+    hide_debian_fashion_mnist(monkeypatch, tmp_path)
+    write_mnist_files(tmp_path / "data", n_train=100, n_test=40)
+    out = tmp_path / "out"
+    status = main(
+        ["distill", "--dataset", "fashion-mnist", "--data-dir", str(tmp_path / "data"),
+         "--no-download", "--cache-dir", str(tmp_path / "cache"), "--ks", "16",
+         "--methods", "scratch,kd,subspace", *TINY, "--out", str(out), "--quiet"]
+    )  # fmt: skip
+    assert status == 0
+    assert "distillation on fashion-mnist-cnn2048" in capsys.readouterr().out
+    table = pd.read_csv(out / "distillation_comparison.csv")
+    assert {"scratch", "kd", "subspace"} <= set(table["method"])
+    assert len(list((tmp_path / "cache" / "teachers").glob("fashion-mnist-*.pt"))) == 1
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not DEBIAN_FASHION_MNIST.is_dir(),
+    reason="needs the real Fashion-MNIST files: apt-get install dataset-fashion-mnist",
+)
+def test_distill_on_the_real_fashion_mnist(tmp_path, monkeypatch, capsys):
+    # The command trains its teacher on all 60,000 training images (minutes);
+    # here the teacher trains on a stratified 1,000 of them, so that the
+    # real files, images and CNN run end to end in seconds.
+    monkeypatch.setattr(
+        _tasks,
+        "load_embedded_task",
+        functools.partial(
+            _tasks.load_embedded_task, max_train_samples=1000, max_test_samples=500
+        ),
+    )
+    out = tmp_path / "out"
+    status = main(
+        ["distill", "--dataset", "fashion-mnist", "--ks", "64", "--methods",
+         "scratch,kd,subspace", "--seeds", "1", "--max-epochs", "15", "--hidden", "64",
+         "--device", "cpu", "--cache-dir", str(tmp_path), "--out", str(out),
+         "--quiet"]
+    )  # fmt: skip
+    assert status == 0
+    assert "fashion-mnist-cnn2048" in capsys.readouterr().out
+    table = pd.read_csv(out / "distillation_comparison.csv")
+    students = table[table["method"] != "teacher"]
+    assert sorted(students["method"]) == ["kd", "scratch", "subspace"]
+    # Ten classes: chance is 10 %; these small students reach far above it.
+    assert (students["test_accuracy"] > 0.5).all()
 
 
 @pytest.mark.parametrize(
@@ -95,6 +226,7 @@ def test_distill_prints_the_comparison_table_and_writes_files(
         ["distill", "--alpha", "2"],
         ["distill", "--ks", "0"],
         ["distill", "--projection", "dct"],
+        ["distill", "--max-train-samples", "0"],
     ],
 )
 def test_bad_distill_arguments_exit_with_usage_error(argv, capsys):
@@ -102,3 +234,38 @@ def test_bad_distill_arguments_exit_with_usage_error(argv, capsys):
         main(argv)
     assert info.value.code == 2
     assert "error:" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("dataset", ["mnli", "imagefolder:/data/images"])
+def test_datasets_the_cnn_cannot_train_on_are_refused_by_the_parser(dataset, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["distill", "--dataset", dataset])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert f"cannot use {dataset!r}" in err
+    assert "use digits, fashion-mnist, cifar100 or torchvision:NAME" in err
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--ks", "64", "4096"], "--ks 4096: k must not exceed the embedded feature "
+         "dimension d=2048"),
+        (["--device", "tpu"], "Unknown device 'tpu'"),
+    ],
+)  # fmt: skip
+def test_bad_values_fail_before_the_task_is_loaded(
+    tiny_embedded_task, tmp_path, capsys, extra, message
+):
+    status = main(["distill", "--cache-dir", str(tmp_path), *extra])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert err.startswith("sklearn-subspace distill: error:")
+    assert message in err
+    assert tiny_embedded_task.calls == []
+
+
+def test_unknown_dataset_exits_2_naming_it(tmp_path, capsys):
+    status = main(["distill", "--dataset", "cifar10", "--cache-dir", str(tmp_path)])
+    assert status == 2
+    assert "Unknown dataset 'cifar10'" in capsys.readouterr().err

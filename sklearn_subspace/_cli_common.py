@@ -20,6 +20,7 @@ place, :func:`sklearn_subspace.cli.main`.
 """
 
 import argparse
+import contextlib
 import sys
 
 
@@ -258,6 +259,11 @@ OPTIONS = {
         "help": "never download datasets; fail if they are not on disk",
     },
     "--quiet": {"action": "store_true", "help": "no progress bars"},
+    # The parallel options: each subcommand says what runs in parallel.
+    "--n-jobs": {"type": int, "default": None},
+    "--threads": {"type": int, "default": 1},
+    "--scheduler": {"default": None, "metavar": "ADDRESS"},
+    "--no-resume": {"action": "store_true"},
 }
 
 
@@ -322,6 +328,50 @@ def check_ks(ks, n_features, teacher):
             f"{teacher} feature dimension d={n_features}; a projection "
             f"can only compress. Use values of k between 1 and {n_features}."
         )
+
+
+@contextlib.contextmanager
+def dask_client(address):
+    """The ``dask.distributed`` client of ``--scheduler``, closed on exit.
+
+    Parameters
+    ----------
+    address : str or None
+        The scheduler's address; ``None`` gives no client.
+
+    Yields
+    ------
+    distributed.Client or None
+        The connected client, or None.
+
+    Raises
+    ------
+    ImportError
+        If ``address`` is given but dask.distributed is not installed; the
+        message says how to install it.
+
+    Examples
+    --------
+    >>> from sklearn_subspace._cli_common import dask_client
+    >>> with dask_client(None) as client:
+    ...     print(client)
+    None
+    """
+    if address is None:
+        yield None
+        return
+    try:
+        from distributed import Client
+    except ImportError as exc:
+        raise ImportError(
+            "--scheduler needs dask.distributed; install it with "
+            "`pip install 'dask[distributed]'`."
+        ) from exc
+    client = Client(address)
+    try:
+        yield client
+    finally:
+        client.close()
 
 
 def report(result, *, timing, out=None, heading=None):

@@ -9,6 +9,7 @@ from .._cli_common import (
     add_subcommand,
     check_ks,
     choice_list,
+    dask_client,
     int_list,
     positive_int,
     report,
@@ -167,44 +168,30 @@ def add_parser(subparsers):
         default="subspace-study",
         help="output folder for the CSV, markdown and PNG (default: ./subspace-study/)",
     )
-    where.add_argument(
+    add_option(
+        where,
         "--no-resume",
-        action="store_true",
         help="neither read nor write checkpoints of finished configurations",
     )
-    where.add_argument(
+    add_option(
+        where,
         "--n-jobs",
-        type=int,
-        default=None,
         help="configurations fitted in parallel with joblib (default: one "
         "worker per CPU core; serial for a study of a few seconds)",
     )
-    where.add_argument(
+    add_option(
+        where,
         "--threads",
-        type=int,
-        default=1,
         help="CPU threads per configuration fit; 0 keeps torch's default "
         "(default: 1, best for small heads; raise it for large CPU heads)",
     )
-    where.add_argument(
+    add_option(
+        where,
         "--scheduler",
-        default=None,
-        metavar="ADDRESS",
         help="run configurations on this dask.distributed scheduler",
     )
     add_option(where, "--quiet")
     return parser
-
-
-def _dask_client(address):
-    try:
-        from distributed import Client
-    except ImportError as exc:
-        raise ImportError(
-            "--scheduler needs dask.distributed; install it with "
-            "`pip install 'dask[distributed]'`."
-        ) from exc
-    return Client(address)
 
 
 def run(args):
@@ -248,8 +235,7 @@ def run(args):
             if estimator is not None:
                 estimator.set_params(max_epochs=args.max_epochs)
 
-    client = _dask_client(args.scheduler) if args.scheduler else None
-    try:
+    with dask_client(args.scheduler) as client:
         result = compression_study(
             task.X_train,
             task.y_train,
@@ -270,9 +256,6 @@ def run(args):
             random_state=args.random_state,
             progress=progress,
         )
-    finally:
-        if client is not None:
-            client.close()
     return report(
         result,
         timing=f"Wall time: {time.perf_counter() - start:.1f} s "

@@ -13,6 +13,7 @@ from sklearn_subspace.distill import (
     StudentMLP,
     distillation_comparison,
 )
+from sklearn_subspace.distill._result import ALL_METHODS
 
 matplotlib.use("Agg")
 
@@ -107,15 +108,29 @@ def test_kd_logits_default_to_the_full_feature_head(comparison):
     )
 
 
+def _table_cells(markdown):
+    """Rows of cells (stripped) of every Markdown pipe table, rules left out."""
+    return [
+        [cell.strip() for cell in line.strip().strip("|").split("|")]
+        for line in markdown.splitlines()
+        if line.startswith("|") and not set(line) <= set("|-: ")
+    ]
+
+
 def test_markdown_table_lists_every_method_with_mean_and_std(comparison):
     text = comparison.to_markdown()
-    lines = text.splitlines()
-    assert lines[0].startswith("| method | k | test accuracy (%)")
-    assert sum(line.startswith("| subspace-native | ") for line in lines) == 2
-    assert "| scratch (cross-entropy) |  | " in text
-    assert " ± " in text
+    cells = _table_cells(text.split("\n\n")[0])  # the first table
+    assert cells[0][:3] == ["method", "k", "test accuracy (%)"]
+    assert [row[:2] for row in cells if row[0] == "subspace-native"] == [
+        ["subspace-native", "4"],
+        ["subspace-native", "8"],
+    ]
+    (scratch,) = [row for row in cells if row[0] == "scratch (cross-entropy)"]
+    assert scratch[1] == "" and " ± " in scratch[2]
     assert "Mean ± std over 3 seed(s)" in text
     assert "4 epochs, batch 32; best epoch on a 0.1 validation split" in text
+    # The full-d head's time is reported once, in a note, not per student.
+    assert "fitted once per seed" in text
 
 
 def test_learning_curves_average_the_validation_accuracy(comparison):
@@ -219,15 +234,22 @@ def test_comparison_is_deterministic(problem):
     [
         ({"methods": ["scratch", "dark"]}, ValueError, r"Unknown methods \['dark'\]"),
         ({"n_components": [4, 100]}, ValueError, r"\[100\] exceed .* d=48"),
-        ({"seeds": 0}, ValueError, "seeds must be >= 1"),
-        ({"temperature": 0}, ValueError, "temperature must be in"),
-        ({"projection": "dct"}, ValueError, "Unknown projection 'dct'"),
+        ({"seeds": 0}, ValueError, "'seeds' parameter .* in the range \\[1, inf\\)"),
+        ({"temperature": 0}, ValueError, "'temperature' parameter .* \\(0.0, inf\\)"),
+        ({"projection": "dct"}, ValueError, "'projection' parameter .* Got 'dct'"),
+        ({"mixed_alpha": 1.5}, ValueError, "'mixed_alpha' parameter .* \\[0.0, 1.0\\]"),
+        ({"n_threads": 0}, ValueError, "'n_threads' parameter"),
+        ({"methods": ["subspace-l1"]}, ValueError, "Unknown methods.*subspace-mixed"),
         (
             {"teacher_logits": np.zeros((5, 3)), "n_components": [4]},
             ValueError,
             r"shape \(5, 3\).*\(180, 3\)",
         ),
-        ({"student_params": {"n_outputs": 4}}, TypeError, "must take an n_outputs"),
+        (
+            {"student_params": {"n_outputs": 4}},
+            ValueError,
+            "n_outputs, but the comparison sets it itself.*Remove n_outputs",
+        ),
         ({"teacher_features": None}, ValueError, "needs the teacher"),
     ],
 )
@@ -252,6 +274,7 @@ def test_teacher_features_of_the_wrong_length_are_rejected(problem):
 
 def test_methods_constant_lists_the_four_students():
     assert METHODS == ("scratch", "kd", "fitnets", "subspace")
+    assert ALL_METHODS == (*METHODS, "subspace-cosine", "subspace-mixed")
 
 
 def test_result_repr_names_its_methods(comparison):

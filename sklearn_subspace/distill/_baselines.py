@@ -35,13 +35,7 @@ from sklearn.utils.validation import (
 from torch import nn
 
 from .._device import resolve_device
-from .._experiment import (
-    Experiment,
-    Fingerprint,
-    RowCheckpoint,
-    RowSchema,
-    default_n_jobs,
-)
+from .._experiment import Experiment, Fingerprint, RowCheckpoint, default_n_jobs
 from .._param_validation import (
     HasMethods,
     Hidden,
@@ -56,6 +50,7 @@ from ..training import fixed_threads
 from ._distiller import check_student, student_kwargs
 from ._methods import (
     ALL_METHODS,
+    COMPARISON_ROWS,
     METHODS,
     REGISTRY,
     ComparisonData,
@@ -69,45 +64,6 @@ from ._training import OPTIMIZERS, SEED_NAMES, check_sample_weight
 
 # Teacher logits are computed in chunks of this many samples.
 _TEACHER_BATCH_SIZE = 512
-
-
-def _optional_k(text):
-    return None if text in ("", "None") else int(text)
-
-
-#: The columns and parsers of a comparison checkpoint; histories as JSON,
-#: test predictions (class indices) in ``.npy`` files.
-COMPARISON_ROWS = RowSchema(
-    prefix="distill-rows",
-    columns=(
-        "method",
-        "n_components",
-        "seed",
-        "test_accuracy",
-        "teacher_feature_accuracy",
-        "deployed_params",
-        "train_time",
-        "head_time",
-        "best_epoch",
-        "n_epochs",
-        "history",
-    ),
-    parsers={
-        "method": str,
-        "n_components": _optional_k,
-        "seed": int,
-        "test_accuracy": float,
-        "teacher_feature_accuracy": float,
-        "deployed_params": float,
-        "train_time": float,
-        "head_time": float,
-        "best_epoch": int,
-        "n_epochs": int,
-    },
-    key=lambda row: RunConfig(row["method"], row["n_components"], int(row["seed"])),
-    json_columns=("history",),
-    arrays=("predictions",),
-)
 
 
 def _check_methods(methods):

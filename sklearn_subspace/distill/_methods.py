@@ -20,6 +20,7 @@ import torch
 from sklearn.base import clone
 from torch import nn
 
+from .._experiment import RowSchema
 from ._distiller import SubspaceDistiller, student_kwargs
 from ._training import (
     TargetScale,
@@ -410,6 +411,52 @@ METHODS = ("scratch", "kd", "fitnets", "subspace")
 #: Every student method ``methods=`` accepts: the defaults and the subspace
 #: loss variants.
 ALL_METHODS = tuple(name for name in REGISTRY if name != "teacher")
+
+
+def _optional_k(text):
+    return None if text in ("", "None") else int(text)
+
+
+#: The columns and parsers of a comparison checkpoint; histories as JSON,
+#: test predictions (class indices) in ``.npy`` files.
+COMPARISON_ROWS = RowSchema(
+    prefix="distill-rows",
+    columns=(
+        "method",
+        "n_components",
+        "seed",
+        "test_accuracy",
+        "teacher_feature_accuracy",
+        "deployed_params",
+        "train_time",
+        "head_time",
+        "best_epoch",
+        "n_epochs",
+        "history",
+    ),
+    parsers={
+        "method": str,
+        "n_components": _optional_k,
+        "seed": int,
+        "test_accuracy": float,
+        "teacher_feature_accuracy": float,
+        "deployed_params": float,
+        "train_time": float,
+        "head_time": float,
+        "best_epoch": int,
+        "n_epochs": int,
+    },
+    key=lambda row: RunConfig(row["method"], row["n_components"], int(row["seed"])),
+    json_columns=("history",),
+    arrays=("predictions",),
+)
+
+
+#: The columns of the comparison's table, in order.
+TABLE_COLUMNS = (
+    *(c for c in COMPARISON_ROWS.columns if c not in COMPARISON_ROWS.json_columns),
+    "resumed",
+)
 
 
 def run_config(config, data):

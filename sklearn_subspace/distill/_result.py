@@ -5,7 +5,7 @@ import pandas as pd
 
 from .._experiment._paired import paired_comparison
 from .._experiment._results import ExperimentResult, markdown_table
-from ._methods import ALL_METHODS, METHODS, REGISTRY
+from ._methods import ALL_METHODS, METHODS, REGISTRY, TABLE_COLUMNS
 
 __all__ = ["ALL_METHODS", "METHODS", "DistillationComparison"]
 
@@ -25,19 +25,7 @@ _STYLES = {
 #: Methods the paired statistics compare against, when present.
 PAIRED_BASELINES = ("scratch", "kd")
 
-_COLUMNS = [
-    "method",
-    "n_components",
-    "seed",
-    "test_accuracy",
-    "teacher_feature_accuracy",
-    "deployed_params",
-    "train_time",
-    "head_time",
-    "best_epoch",
-    "n_epochs",
-    "resumed",
-]
+_COLUMNS = list(TABLE_COLUMNS)
 
 #: File names written by :meth:`DistillationComparison.save`.
 OUTPUT_FILES = {

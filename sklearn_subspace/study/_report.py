@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 
 from .._experiment._results import ExperimentResult, markdown_table
+from ._checkpoint import STUDY_ROWS
 
 _BASELINE_ORDER = ("full",)
 _TRAILING_METHODS = ("pca", "learned")
@@ -73,18 +74,7 @@ def assemble_table(rows, configs, *, intrinsic_dimension=None):
     ordered = [by_key[c] for c in configs if c in by_key]
     table = pd.DataFrame(ordered)
     if table.empty:
-        table = pd.DataFrame(
-            columns=[
-                "teacher",
-                "method",
-                "n_components",
-                "seed",
-                "n_features",
-                "test_accuracy",
-                "fit_time",
-                "n_epochs",
-            ]
-        )
+        table = pd.DataFrame(columns=list(STUDY_ROWS.columns))
     table["compression_ratio"] = table["n_features"].astype(float) / table[
         "n_components"
     ].astype(float)

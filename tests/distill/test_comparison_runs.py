@@ -359,3 +359,31 @@ def test_markdown_holds_the_paired_table(problem):
         ("kd", "subspace"),
     ]
     assert (paired["n_seeds"] == 2).all()
+
+
+# -- parallel runs ------------------------------------------------------------------
+def _without_times(result):
+    return result.table.drop(columns=TIMES)
+
+
+def test_dask_client_runs_equal_serial_runs(problem):
+    distributed = pytest.importorskip("distributed")
+    serial = _small(problem, methods=["scratch", "fitnets", "subspace"])
+    with distributed.Client(
+        processes=False, n_workers=1, threads_per_worker=2, dashboard_address=":0"
+    ) as client:
+        parallel = _small(
+            problem, methods=["scratch", "fitnets", "subspace"], client=client
+        )
+    assert_frame_equal(_without_times(parallel), _without_times(serial))
+    assert parallel.histories == serial.histories
+
+
+@pytest.mark.slow  # starts two worker processes that each import torch
+def test_worker_processes_runs_equal_serial_runs(problem):
+    serial = _small(problem, methods=["kd", "fitnets"])
+    parallel = _small(problem, methods=["kd", "fitnets"], n_jobs=2)
+    assert_frame_equal(_without_times(parallel), _without_times(serial))
+    assert parallel.histories == serial.histories
+    for key, predicted in serial.predictions.items():
+        np.testing.assert_array_equal(parallel.predictions[key], predicted)

@@ -1,17 +1,21 @@
 """What the subcommands of ``sklearn-subspace`` share.
 
-Each subcommand (:mod:`sklearn_subspace.cli`) builds its parser from the
-pieces here, so that an option means the same, is parsed the same way and
-fails with the same one-line message everywhere:
+Each subcommand (:mod:`sklearn_subspace.cli`) builds its parser and runs
+from the pieces here, so that an option means the same, is parsed the same
+way and fails with the same one-line message everywhere:
 
+- the parser of a subcommand, with its "what to run" and "where and how"
+  groups (:func:`add_subcommand`);
 - argument types (:func:`positive_int`, :func:`int_list`, :func:`choice_list`,
   ...) that raise ``argparse.ArgumentTypeError``, which argparse turns into
   a usage error (exit status 2);
 - the options common to several subcommands, in :data:`OPTIONS`, added with
   :func:`add_option` (a subcommand may override the help text or the
-  default);
-- list options that accept ``--ks 64 16`` as well as ``--ks 64,16``
-  (:func:`add_list_option`);
+  default), and list options that accept ``--ks 64 16`` as well as
+  ``--ks 64,16`` (:func:`add_list_option`);
+- what a run does with them: :func:`check_ks` before anything is loaded,
+  :func:`task_options` for the dataset options, :func:`dask_client` for
+  ``--scheduler``;
 - the end of a run: print the result table and the wall time, then write the
   result's files (:func:`report`).
 
@@ -290,6 +294,41 @@ def add_option(group, flag, **overrides):
     (2, 3)
     """
     group.add_argument(flag, **{**OPTIONS[flag], **overrides})
+
+
+def task_options(args):
+    """The keywords of ``build_task`` that the shared data options set.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed arguments with ``--cache-dir``, ``--data-dir``,
+        ``--no-download``, ``--max-train-samples``, ``--max-test-samples``
+        and ``--random-state``.
+
+    Returns
+    -------
+    dict
+        ``cache_dir``, ``data_dir``, ``download``, ``max_train_samples``,
+        ``max_test_samples`` and ``random_state``.
+
+    Examples
+    --------
+    >>> import argparse
+    >>> from sklearn_subspace._cli_common import task_options
+    >>> args = argparse.Namespace(cache_dir=None, data_dir="data", no_download=True,
+    ...     max_train_samples=100, max_test_samples=None, random_state=0)
+    >>> task_options(args)["download"]
+    False
+    """
+    return {
+        "cache_dir": args.cache_dir,
+        "data_dir": args.data_dir,
+        "download": not args.no_download,
+        "max_train_samples": args.max_train_samples,
+        "max_test_samples": args.max_test_samples,
+        "random_state": args.random_state,
+    }
 
 
 def check_ks(ks, n_features, teacher):

@@ -3,17 +3,7 @@
 import time
 from pathlib import Path
 
-from .._cli_common import (
-    add_list_option,
-    add_option,
-    add_subcommand,
-    check_ks,
-    choice_list,
-    dask_client,
-    int_list,
-    positive_int,
-    report,
-)
+from .. import _cli_common as common
 from .._device import resolve_device
 from ..datasets._embedded_teacher import default_cache_dir
 from ..projection import PROJECTION_FAMILIES
@@ -73,7 +63,7 @@ def add_parser(subparsers):
     >>> parser.parse_args(["study", "--projections", "gaussian,srht"]).projections
     ['gaussian', 'srht']
     """
-    parser, what, where = add_subcommand(
+    parser, what, where = common.add_subcommand(
         subparsers,
         "study",
         help="run the compression study (accuracy against k, with baselines)",
@@ -81,6 +71,13 @@ def add_parser(subparsers):
         epilog=_EPILOG,
         handler=run,
     )
+    _add_what_to_run(what)
+    _add_where_and_how(where)
+    return parser
+
+
+def _add_what_to_run(what):
+    """The options of ``study`` that choose what runs."""
     what.add_argument(
         "--teacher",
         default="embedded",
@@ -102,46 +99,49 @@ def add_parser(subparsers):
         help="teacher weights: DEFAULT (pretrained), a local file or folder, or "
         "'none' for a random initialisation (default: DEFAULT)",
     )
-    add_list_option(
+    common.add_list_option(
         what,
         "--ks",
-        int_list,
+        common.int_list,
         metavar="K",
         help="values of k, space or comma separated (default: the teacher's "
         "grid; 1024 512 256 128 64 32 16 8 for the embedded teacher)",
     )
-    add_list_option(
+    common.add_list_option(
         what,
         "--projections",
-        choice_list(PROJECTION_FAMILIES, "projections"),
+        common.choice_list(PROJECTION_FAMILIES, "projections"),
         metavar="NAME",
         help=f"projection families among {', '.join(PROJECTION_FAMILIES)} "
         f"(default: {' '.join(DEFAULT_PROJECTIONS)})",
     )
-    add_list_option(
+    common.add_list_option(
         what,
         "--baselines",
-        choice_list(BASELINES, "baselines"),
+        common.choice_list(BASELINES, "baselines"),
         nargs="*",
         metavar="NAME",
         help=f"baselines among {', '.join(BASELINES)}; give the flag alone for "
         "none (default: all three)",
     )
-    add_option(what, "--seeds")
+    common.add_option(what, "--seeds")
     what.add_argument(
         "--max-epochs",
-        type=positive_int,
+        type=common.positive_int,
         default=None,
         help="override the head's maximum number of epochs",
     )
-    add_option(what, "--max-train-samples")
-    add_option(what, "--max-test-samples")
-    add_option(what, "--random-state")
+    common.add_option(what, "--max-train-samples")
+    common.add_option(what, "--max-test-samples")
+    common.add_option(what, "--random-state")
 
-    add_option(where, "--device")
+
+def _add_where_and_how(where):
+    """The options of ``study`` that choose where and how it runs."""
+    common.add_option(where, "--device")
     where.add_argument(
         "--batch-size",
-        type=positive_int,
+        type=common.positive_int,
         default=64,
         help="teacher batch size for feature extraction (default: 64)",
     )
@@ -151,13 +151,13 @@ def add_parser(subparsers):
         help="cache for features and the embedded teacher (default: "
         f"{default_cache_dir()})",
     )
-    add_option(
+    common.add_option(
         where,
         "--data-dir",
         help="where datasets are stored and downloaded (default: "
         "CACHE_DIR/data; the Hugging Face cache for mnli)",
     )
-    add_option(
+    common.add_option(
         where,
         "--no-download",
         help="never download datasets; fail if they are not on disk (for "
@@ -168,38 +168,33 @@ def add_parser(subparsers):
         default="subspace-study",
         help="output folder for the CSV, markdown and PNG (default: ./subspace-study/)",
     )
-    add_option(
+    common.add_option(
         where,
         "--no-resume",
         help="neither read nor write checkpoints of finished configurations",
     )
-    add_option(
+    common.add_option(
         where,
         "--n-jobs",
         help="configurations fitted in parallel with joblib (default: one "
         "worker per CPU core; serial for a study of a few seconds)",
     )
-    add_option(
+    common.add_option(
         where,
         "--threads",
         help="CPU threads per configuration fit; 0 keeps torch's default "
         "(default: 1, best for small heads; raise it for large CPU heads)",
     )
-    add_option(
+    common.add_option(
         where,
         "--scheduler",
         help="run configurations on this dask.distributed scheduler",
     )
-    add_option(where, "--quiet")
-    return parser
+    common.add_option(where, "--quiet")
 
 
 def run(args):
-    """The ``study`` handler: build the task, run the study, report it.
-
-    Returns the exit status (0); errors propagate to
-    :func:`sklearn_subspace.cli.main`, which turns them into statuses.
-    """
+    """The ``study`` handler: build the task, run the study, report it."""
     from ._study import compression_study
     from ._tasks import build_task
 
@@ -208,7 +203,7 @@ def run(args):
     resolve_device(args.device)
     spec = teacher_spec(args.teacher)
     ks = args.ks or spec.n_components
-    check_ks(ks, spec.n_features, args.teacher)
+    common.check_ks(ks, spec.n_features, args.teacher)
     projections = args.projections or list(DEFAULT_PROJECTIONS)
     baselines = list(BASELINES) if args.baselines is None else args.baselines
     weights = None if str(args.weights).lower() == "none" else args.weights
@@ -221,12 +216,7 @@ def run(args):
         weights=weights,
         device=args.device,
         batch_size=args.batch_size,
-        cache_dir=args.cache_dir,
-        data_dir=args.data_dir,
-        download=not args.no_download,
-        max_train_samples=args.max_train_samples,
-        max_test_samples=args.max_test_samples,
-        random_state=args.random_state,
+        **common.task_options(args),
         progress=progress,
     )
     head, learned_head = task.head, task.learned_head
@@ -235,7 +225,7 @@ def run(args):
             if estimator is not None:
                 estimator.set_params(max_epochs=args.max_epochs)
 
-    with dask_client(args.scheduler) as client:
+    with common.dask_client(args.scheduler) as client:
         result = compression_study(
             task.X_train,
             task.y_train,
@@ -256,7 +246,7 @@ def run(args):
             random_state=args.random_state,
             progress=progress,
         )
-    return report(
+    return common.report(
         result,
         timing=f"Wall time: {time.perf_counter() - start:.1f} s "
         f"(study {result.wall_time:.1f} s, dataset {task.dataset}).",

@@ -87,10 +87,11 @@ def test_distill_subcommand_is_registered_with_its_defaults():
 
 def test_list_options_take_spaces_and_commas_alike():
     args = build_parser().parse_args(
-        ["distill", "--ks", "16,64", "256", "--methods", "scratch", "kd,subspace"]
-    )
+        ["distill", "--ks", "16,64", "256", "--methods", "scratch",
+         "subspace-cosine,subspace-mixed"]
+    )  # fmt: skip
     assert args.ks == [16, 64, 256]
-    assert args.methods == ["scratch", "kd", "subspace"]
+    assert args.methods == ["scratch", "subspace-cosine", "subspace-mixed"]
 
 
 def test_distill_prints_the_comparison_table_and_writes_files(
@@ -166,6 +167,51 @@ def test_students_get_subsampled_pixels_and_kd_the_cnn_logits(
         [4],
         2,
         None,
+    )
+
+
+def test_parallel_resume_and_mixed_options_reach_the_comparison(
+    tiny_embedded_task, comparison_calls, tmp_path
+):
+    base = ["distill", "--ks", "4", "--methods", "subspace-mixed", *TINY,
+            "--cache-dir", str(tmp_path), "--quiet"]  # fmt: skip
+    out = tmp_path / "out"
+    argv = [*base, "--mixed-alpha", "0.3", "--n-jobs", "1", "--threads", "2"]
+    assert main([*argv, "--out", str(out)]) == 0
+    assert main([*base, "--out", str(out), "--no-resume", "--threads", "0"]) == 0
+    assert main([*base, "--checkpoint-dir", str(tmp_path / "ckpt")]) == 0
+    assert main(base) == 0
+    settings = [
+        {key: kwargs[key] for key in ("mixed_alpha", "n_jobs", "n_threads")}
+        for _, kwargs in comparison_calls
+    ]
+    assert settings[0] == {"mixed_alpha": 0.3, "n_jobs": 1, "n_threads": 2}
+    # --threads 0 keeps torch's setting.
+    assert settings[1] == {"mixed_alpha": 0.5, "n_jobs": None, "n_threads": None}
+    assert [kwargs["checkpoint_dir"] for _, kwargs in comparison_calls] == [
+        out / "checkpoints",
+        None,
+        str(tmp_path / "ckpt"),
+        None,
+    ]
+    assert all(kwargs["client"] is None for _, kwargs in comparison_calls)
+    table = pd.read_csv(out / "distillation_comparison.csv")
+    assert set(table["method"]) == {"teacher", "subspace-mixed"}
+
+
+def test_a_rerun_resumes_from_the_checkpoints_of_out(tiny_embedded_task, tmp_path):
+    argv = ["distill", "--ks", "4", "--methods", "scratch", "subspace", *TINY,
+            "--cache-dir", str(tmp_path), "--out", str(tmp_path / "out"),
+            "--quiet"]  # fmt: skip
+    assert main(argv) == 0
+    first = pd.read_csv(tmp_path / "out" / "distillation_comparison.csv")
+    assert main(argv) == 0
+    second = pd.read_csv(tmp_path / "out" / "distillation_comparison.csv")
+    students = second["method"] != "teacher"
+    assert not first.loc[students, "resumed"].any()
+    assert second.loc[students, "resumed"].all()
+    pd.testing.assert_series_equal(
+        second.loc[students, "test_accuracy"], first.loc[students, "test_accuracy"]
     )
 
 

@@ -31,7 +31,6 @@ every method.
 """
 
 import math
-import numbers
 
 import numpy as np
 import torch
@@ -75,27 +74,6 @@ def student_seeds(random_state):
     True
     """
     return draw_seeds(random_state, SEED_NAMES)
-
-
-def check_positive_int(name, value):
-    """Return ``value`` as an int, or raise if it is not an int >= 1."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(
-            f"{name} must be a positive int, got {type(value).__name__}: {value!r}."
-        )
-    if value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}.")
-    return int(value)
-
-
-def check_option(name, value, options):
-    """Raise a ``ValueError`` listing ``options`` when ``value`` is not one."""
-    if not isinstance(value, str) or value not in options:
-        raise ValueError(
-            f"Unknown {name} {value!r}. Valid options: "
-            f"{', '.join(repr(option) for option in options)}."
-        )
-    return value
 
 
 def check_sample_weight(sample_weight, n_samples):

@@ -338,10 +338,12 @@ class StudyResult(ExperimentResult):
             lines.append("")
             if "learned" in methods and n_classes is not None:
                 lines.append(
-                    "† A learned bottleneck with k ≥ n_classes − 1 "
-                    f"= {n_classes - 1} can reproduce the full linear head "
-                    "exactly, so these cells do not measure how far the "
-                    "features compress."
+                    "† With k ≥ n_classes − 1 "
+                    f"= {n_classes - 1}, a linear head behind a learned "
+                    "bottleneck can compute exactly what the full head "
+                    "computes: when the study runs the full head, these "
+                    "cells are its rows (not trained), and they never "
+                    "measure how far the features compress."
                 )
                 lines.append("")
             unconverged = self._unconverged(teacher)

@@ -219,6 +219,36 @@ def _configurations(name, projections, baselines, ks, seeds, n_features):
     return configs
 
 
+def _full_head_equivalents(configs, baselines, learned_head, n_classes, param_grid):
+    """The learned-bottleneck configurations that are the full head exactly.
+
+    A linear head acts on the features through at most ``n_classes - 1``
+    directions (softmax ignores a shift common to all logits), so a linear
+    head behind a learned ``d -> k`` bottleneck with ``k >= n_classes - 1``
+    can compute exactly what the full-d linear head computes; and every
+    local minimum of a deep linear network under a convex loss is a global
+    one (Laurent & von Brecht, 2018), so training it reaches that optimum at
+    best. Such a row is the full head of its seed, and is not trained: at
+    ``d = 2048`` and ``k = 1024`` training it would cost more than the rest
+    of the study. Only when the full head runs too, without ``param_grid``.
+    """
+    hidden = learned_head.get_params().get("hidden_layer_sizes", ())
+    if param_grid or "full" not in baselines or hidden:
+        return []
+    return [
+        c for c in configs if c.method == "learned" and c.n_components >= n_classes - 1
+    ]
+
+
+def _copy_full_rows(rows, equivalents):
+    """Rows of ``equivalents``: the full head's row of the same seed."""
+    full = {row["seed"]: row for row in rows if row["method"] == "full"}
+    return [
+        dict(full[c.seed], method="learned", n_components=c.n_components)
+        for c in equivalents
+    ]
+
+
 def _build_model(method, n_components, seed, head, learned_head=None, pca=None):
     if method == "learned" and learned_head is not None:
         head = learned_head
@@ -387,7 +417,10 @@ def compression_study(
       exact solver, which no seed changes), followed by a fresh head; with
       ``param_grid``, ``PCA(k)`` is refitted inside every fold instead,
     - ``"learned"``: the head with a trained bias-free bottleneck
-      ``d -> k`` (``head.set_params(bottleneck=k)``),
+      ``d -> k`` (``head.set_params(bottleneck=k)``); for a linear head
+      and ``k >= n_classes - 1`` (with ``"full"`` and no ``param_grid``)
+      the bottleneck can compute exactly what the full head computes, so
+      the row is the ``"full"`` row of its seed and is not trained,
 
     and, once per seed, ``"full"``: the head on all ``d`` features (the
     paper's frozen baseline). Each seed also gives the head a new
@@ -544,8 +577,15 @@ def compression_study(
     configs = _configurations(
         name, projections, baselines, ks, seed_values, data.F_train.shape[1]
     )
+    equivalents = _full_head_equivalents(
+        configs, baselines, bottleneck_head, len(np.unique(data.y_train)), param_grid
+    )
     checkpoint = _checkpoint(checkpoint_dir, name, data, learned_head, n_threads)
-    experiment = Experiment(configs, key=STUDY_ROWS.key, checkpoint=checkpoint)
+    experiment = Experiment(
+        [c for c in configs if c not in equivalents],
+        key=STUDY_ROWS.key,
+        checkpoint=checkpoint,
+    )
     data = _with_shared_pca(data, experiment.todo, ks)
     if n_jobs is None and client is None:
         n_jobs = default_n_jobs(len(experiment.todo), data.F_train.size)
@@ -559,6 +599,7 @@ def compression_study(
         desc=f"compression study ({name})",
         describe=_describe,
     )
+    rows += _copy_full_rows(rows, equivalents)
 
     id_estimate = None
     if intrinsic_dimension:

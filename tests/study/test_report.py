@@ -201,5 +201,5 @@ def test_learned_cells_that_can_hold_the_full_head_are_marked():
     assert by_k["8"][-1].endswith("†")
     assert by_k["3"][-1].endswith("†")
     assert "†" not in by_k["2"][-1]
-    assert "k ≥ n_classes − 1 = 3 can reproduce the full linear head" in markdown
+    assert "k ≥ n_classes − 1 = 3, a linear head behind a learned" in markdown
     assert "1 fit(s) stopped at max_epochs before converging" in markdown

@@ -183,9 +183,12 @@ def test_learned_head_trains_only_the_learned_baseline(features, fast_head):
         optimizer="adamw", early_stopping=False, tol=None, max_epochs=3
     )
     learned_head = clone(head).set_params(max_epochs=1, lr=1e-3)
-    result = compression_study(*features, head=head, learned_head=learned_head, **STUDY)
+    # 3 classes: a bottleneck of k = 1 < n_classes - 1 is trained.
+    study = {**STUDY, "n_components": [4, 1]}
+    result = compression_study(*features, head=head, learned_head=learned_head, **study)
+    table = result.table.set_index(["method", "n_components"])
+    assert table.loc[("learned", 1), "n_epochs"].tolist() == [1, 1]
     epochs = result.table.groupby("method")["n_epochs"].unique()
-    assert epochs["learned"].tolist() == [1]
     assert {m: e.tolist() for m, e in epochs.items() if m != "learned"} == {
         "full": [3],
         "gaussian": [3],
@@ -195,6 +198,36 @@ def test_learned_head_trains_only_the_learned_baseline(features, fast_head):
     model = _build_model("learned", 4, 7, head, learned_head)
     assert (model["head"].lr, model["head"].bottleneck) == (1e-3, 4)
     assert learned_head.bottleneck is None  # the user's head is not modified
+
+
+def test_learned_bottleneck_that_can_hold_the_full_head_is_the_full_head(
+    features, fast_head
+):
+    # 3 classes: a linear head needs 2 directions, so k = 4 and k = 2 can
+    # compute exactly what the full head computes; k = 1 cannot.
+    study = {**STUDY, "n_components": [4, 2, 1], "projections": []}
+    table = compression_study(*features, head=fast_head, **study).table
+    full = table[table["method"] == "full"].set_index("seed")
+    learned = table[table["method"] == "learned"].set_index(["n_components", "seed"])
+    for k in (4, 2):
+        for seed in (0, 1):
+            row = learned.loc[(k, seed)]
+            assert row["test_accuracy"] == full.loc[seed, "test_accuracy"]
+            assert row["fit_time"] == full.loc[seed, "fit_time"]
+    trained = learned.loc[1]
+    assert (trained["n_epochs"] != full["n_epochs"]).any() or (
+        trained["test_accuracy"] != full["test_accuracy"]
+    ).any()
+
+
+def test_without_the_full_head_every_learned_bottleneck_is_trained(features, fast_head):
+    head = clone(fast_head).set_params(
+        optimizer="adamw", early_stopping=False, tol=None, max_epochs=2
+    )
+    study = {**STUDY, "projections": [], "baselines": ["learned"]}
+    table = compression_study(*features, head=head, **study).table
+    assert table["n_epochs"].tolist() == [2] * 4
+    assert set(table["n_components"]) == {16, 4}
 
 
 def test_learned_head_must_be_a_classifier_with_a_bottleneck(features, fast_head):

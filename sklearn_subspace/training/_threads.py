@@ -23,6 +23,7 @@ _STATE = {"depth": 0, "torch": None, "blas": None}
 # costs milliseconds: as much as a whole small fit. As scikit-learn does, scan
 # once (torch, numpy and scipy are loaded by then) and reuse the controller.
 _CONTROLLER = []
+_LOCAL = threading.local()
 
 
 def _controller():
@@ -37,16 +38,29 @@ def _enter(n_threads):
             _STATE["torch"] = torch.get_num_threads()
             _STATE["blas"] = _controller().limit(limits=n_threads)
         _STATE["depth"] += 1
+        _nesting().append(n_threads)
         torch.set_num_threads(n_threads)
 
 
 def _exit():
     with _LOCK:
         _STATE["depth"] -= 1
+        nesting = _nesting()
+        nesting.pop()
         if _STATE["depth"] == 0:
             torch.set_num_threads(_STATE["torch"])
             _STATE["blas"].restore_original_limits()
             _STATE["torch"] = _STATE["blas"] = None
+        elif nesting:
+            # A block nested in another of this thread: back to the outer count.
+            torch.set_num_threads(nesting[-1])
+
+
+def _nesting():
+    """This thread's open blocks, innermost last."""
+    if not hasattr(_LOCAL, "counts"):
+        _LOCAL.counts = []
+    return _LOCAL.counts
 
 
 @contextmanager

@@ -107,3 +107,16 @@ def test_epoch_progress_counts_epochs(capsys):
     err = capsys.readouterr().err
     assert "training test" in err
     assert "3/3" in err
+
+
+def test_nested_thread_blocks_restore_the_outer_count():
+    import torch
+
+    from sklearn_subspace.training import fixed_threads
+
+    before = torch.get_num_threads()
+    with fixed_threads(2):
+        with fixed_threads(1):
+            assert torch.get_num_threads() == 1
+        assert torch.get_num_threads() == 2
+    assert torch.get_num_threads() == before

@@ -13,6 +13,9 @@ from PIL import Image
 from sklearn_subspace import cli
 from sklearn_subspace.study._report import OUTPUT_FILES
 
+# The commands train the embedded teacher and run interpreters: slow.
+pytestmark = pytest.mark.slow
+
 
 def _env():
     env = dict(os.environ)

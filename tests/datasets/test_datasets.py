@@ -37,6 +37,7 @@ def embedded(tmp_path_factory):
 
 
 # -- the embedded task ----------------------------------------------------------------
+@pytest.mark.slow  # trains the digits CNN (module fixture)
 def test_embedded_task_has_digit_images_shaped_for_the_cnn(embedded):
     _, task = embedded
     assert task.X_train.shape == (1347, 1, 8, 8)
@@ -48,6 +49,7 @@ def test_embedded_task_has_digit_images_shaped_for_the_cnn(embedded):
     assert task.n_features == 2048
 
 
+@pytest.mark.slow  # trains the digits CNN (module fixture)
 def test_embedded_teacher_is_trained_on_the_training_split(embedded):
     _, task = embedded
     with torch.inference_mode():
@@ -58,6 +60,7 @@ def test_embedded_teacher_is_trained_on_the_training_split(embedded):
     assert not any(p.requires_grad for p in task.teacher.parameters())
 
 
+@pytest.mark.slow  # trains the digits CNN (module fixture)
 def test_embedded_extractor_returns_the_2048_d_penultimate_features(embedded):
     _, task = embedded
     reset_forward_pass_count()
@@ -71,6 +74,7 @@ def test_embedded_extractor_returns_the_2048_d_penultimate_features(embedded):
     assert forward_pass_count() == 20
 
 
+@pytest.mark.slow  # trains the digits CNN (module fixture)
 def test_embedded_extractor_caches_features_under_the_cache_dir(embedded):
     cache, task = embedded
     extractor = task.extractor.set_params(device="cpu")
@@ -81,6 +85,7 @@ def test_embedded_extractor_caches_features_under_the_cache_dir(embedded):
     assert (cache / "features").is_dir()
 
 
+@pytest.mark.slow  # trains the digits CNN (module fixture)
 def test_embedded_teacher_is_reused_from_the_cache(embedded, monkeypatch):
     cache, task = embedded
 
@@ -101,6 +106,7 @@ def _small_digits(n=120):
     return rng.random((n, 1, 8, 8), dtype=np.float32), np.arange(n) % 10
 
 
+@pytest.mark.slow  # trains three CNNs
 def test_teacher_training_is_deterministic_across_fresh_caches(tmp_path):
     X, y = _small_digits()
     first = train_embedded_teacher(X, y, cache_dir=tmp_path / "a", random_state=3)
@@ -120,6 +126,7 @@ def test_teacher_training_leaves_the_global_torch_rng_alone(tmp_path):
     torch.testing.assert_close(torch.rand(3), expected)
 
 
+@pytest.mark.slow  # trains two CNNs
 def test_corrupt_cached_teacher_is_retrained(tmp_path):
     X, y = _small_digits(40)
     net = train_embedded_teacher(X, y, cache_dir=tmp_path)
@@ -334,6 +341,7 @@ def test_mnli_becomes_premise_hypothesis_pairs_with_matched_validation(monkeypat
     assert premise.replace("premise", "hypothesis") == hypothesis
 
 
+@pytest.mark.slow  # starts an interpreter
 def test_mnli_missing_offline_is_a_dataset_error_that_says_how_to_supply_it(tmp_path):
     pytest.importorskip("datasets")
     code = (
@@ -420,6 +428,7 @@ def test_paper_task_uses_the_paper_head_preset(tmp_path):
     assert task.learned_head is None  # the learned baseline uses the preset too
 
 
+@pytest.mark.slow  # trains the digits CNN
 def test_embedded_digits_task_gives_the_learned_baseline_a_fixed_budget(embedded):
     cache, _ = embedded
     task = build_task("embedded", cache_dir=cache, progress=False)

@@ -38,6 +38,7 @@ def test_small_image_cnn_rejects_images_smaller_than_4_pixels():
         SmallImageCNN(image_size=(3, 28))
 
 
+@pytest.mark.slow  # trains the small-image CNN twice
 def test_teacher_is_deterministic_and_cached_by_dataset_name(tmp_path):
     X, y = _small_images()
     first = train_embedded_teacher(X, y, dataset="tiny", cache_dir=tmp_path / "a")
@@ -55,6 +56,7 @@ def test_teacher_is_deterministic_and_cached_by_dataset_name(tmp_path):
     assert len(list((tmp_path / "a" / "teachers").glob("tiny-cnn2048-*.pt"))) == 2
 
 
+@pytest.mark.slow  # trains the small-image CNN
 def test_teacher_learns_the_training_images(tmp_path):
     # Brightness encodes the label: 20 one-cycle steps on 500 images get well
     # above chance (10 %) on it.
@@ -84,6 +86,7 @@ def test_uint8_channels_last_images_are_refused_with_the_conversion():
         train_embedded_teacher(X, np.arange(4))
 
 
+@pytest.mark.slow  # trains the small-image CNN
 def test_embedded_task_on_fashion_mnist_files(tmp_path, monkeypatch):
     hide_debian_fashion_mnist(monkeypatch, tmp_path)
     write_mnist_files(tmp_path / "data", n_train=60, n_test=20)
@@ -98,6 +101,7 @@ def test_embedded_task_on_fashion_mnist_files(tmp_path, monkeypatch):
     assert features.shape == (20, 2048) and features.dtype == np.float32
 
 
+@pytest.mark.slow  # trains the small-image CNN
 def test_embedded_study_task_on_a_larger_dataset_uses_the_default_head(
     tmp_path, monkeypatch
 ):

@@ -56,6 +56,7 @@ def test_the_debian_package_gives_the_real_dataset(tmp_path):
     assert data.y_train[:10].tolist() == [9, 0, 0, 3, 0, 2, 7, 2, 5, 5]
 
 
+@pytest.mark.slow  # trains the CNN teacher and runs the study
 def test_study_command_runs_on_fashion_mnist_files(tmp_path, monkeypatch, capsys):
     hide_debian_fashion_mnist(monkeypatch, tmp_path)
     write_mnist_files(tmp_path / "data", n_train=100, n_test=40)

@@ -38,6 +38,9 @@ from sklearn_subspace.teachers import (  # noqa: E402
     forward_pass_count,
 )
 
+# A LocalCluster of worker processes serves the module: slow.
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def client():

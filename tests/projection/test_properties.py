@@ -5,6 +5,7 @@ fails it with probability below 1e-6 over all generated examples.
 """
 
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
@@ -63,6 +64,7 @@ def test_k_from_failure_probability_keeps_every_pair_within_eps(n, d, eps, seed)
     assert np.all(ratios > 1 - eps) and np.all(ratios < 1 + eps)
 
 
+@pytest.mark.slow  # 10,000 seeded fits
 @given(
     family=st.sampled_from(PROJECTION_FAMILIES),
     x=arrays(np.float64, 48, elements=st.floats(-10, 10, allow_nan=False)),

@@ -64,6 +64,7 @@ def test_result_does_not_depend_on_how_rows_are_split(family, n_components):
         )
 
 
+@pytest.mark.slow  # starts an interpreter
 def test_same_projection_in_a_fresh_process(X32, tmp_path):
     np.save(tmp_path / "X.npy", X32)
     code = textwrap.dedent(

@@ -505,6 +505,7 @@ def test_cli_errors_are_one_line_without_traceback(argv):
     assert_cli_error(argv, r"\S")
 
 
+@pytest.mark.slow  # runs the console command
 def test_console_command_exits_2_without_a_traceback():
     done = subprocess.run(
         [sys.executable, "-m", "sklearn_subspace", "study", "--ks", "0"],

@@ -155,6 +155,7 @@ def _alive(pid):
     return state != "Z"
 
 
+@pytest.mark.slow  # starts a study and its workers
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs Linux /proc")
 def test_sigterm_leaves_no_joblib_workers_running(tmp_path):
     rng = np.random.RandomState(0)

@@ -28,7 +28,8 @@ from sklearn_subspace import (
 )
 from sklearn_subspace.projection import PROJECTION_FAMILIES, _apply
 
-pytestmark = pytest.mark.timeout(300)
+# Fresh interpreters are the point of these tests: slow.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 SEED = 7
 

@@ -94,6 +94,7 @@ _DISK_FULL = textwrap.dedent(
 )
 
 
+@pytest.mark.slow  # runs an interpreter on a full disk
 def test_a_full_disk_leaves_no_partial_file_and_returns_the_features(tmp_path):
     cache = tmp_path / "cache"
     done = subprocess.run(

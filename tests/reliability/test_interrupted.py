@@ -31,7 +31,9 @@ from sklearn_subspace.teachers import (
     reset_forward_pass_count,
 )
 
+# Every test kills a worker interpreter: slow.
 pytestmark = [
+    pytest.mark.slow,
     pytest.mark.timeout(300),
     pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs POSIX SIGKILL"),
 ]

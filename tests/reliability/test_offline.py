@@ -51,6 +51,7 @@ _SCRIPT = textwrap.dedent(
 )
 
 
+@pytest.mark.slow  # runs every loader in a fresh interpreter
 @pytest.mark.parametrize("switch", ["SKLEARN_SUBSPACE_OFFLINE", "HF_HUB_OFFLINE"])
 def test_every_loader_fails_fast_offline_without_touching_the_network(tmp_path, switch):
     pytest.importorskip("timm")

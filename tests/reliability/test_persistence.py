@@ -29,7 +29,8 @@ from sklearn_subspace import (
 from sklearn_subspace.distill import StudentMLP, SubspaceDistiller
 from sklearn_subspace.projection import PROJECTION_FAMILIES
 
-pytestmark = pytest.mark.timeout(300)
+# Every test reads what a fresh interpreter loaded: slow.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 
 def _fitted_estimators(X, y, images):

@@ -340,6 +340,7 @@ def test_fingerprints_agree_exactly_when_attribute_values_are_equal(first, secon
         assert digest != module_fingerprint(Holder(second))
 
 
+@pytest.mark.slow  # starts an interpreter
 def test_a_fingerprint_is_the_same_in_another_process_and_hash_seed():
     code = (
         "from teachers_tiny_models import RowwiseMLP, make_mlp\n"

@@ -168,6 +168,7 @@ def test_garbage_under_a_shard_name_is_recomputed(tmp_path, X):
     assert forward_pass_count() == len(X)
 
 
+@pytest.mark.slow  # starts writer processes
 def test_processes_writing_one_cache_at_once_agree(tmp_path, rng, monkeypatch):
     X = rng.rand(40, 8).astype(np.float32)
     np.save(tmp_path / "X.npy", X)

@@ -27,6 +27,7 @@ def _shards(cache_dir):
     return sorted(p for p in paths if not p.name.startswith("."))
 
 
+@pytest.mark.slow  # starts and kills an interpreter
 @pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs POSIX SIGKILL")
 def test_killed_run_resumes_without_recomputing_finished_shards(tmp_path):
     X = np.random.RandomState(1).rand(48, 8).astype(np.float32)

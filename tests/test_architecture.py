@@ -1,6 +1,7 @@
 """The package's layers, as docs/architecture.rst draws them: imports point down."""
 
 import ast
+import functools
 from pathlib import Path
 
 import pytest
@@ -69,6 +70,7 @@ class _Imports(ast.NodeVisitor):
             self.found.append((node.module, self.depth > 0))
 
 
+@functools.cache  # the three tests read one parse of the package
 def _package_imports():
     """(importing unit, imported unit, inside a function?, file) of the package."""
     edges = []
@@ -87,7 +89,7 @@ def _package_imports():
             target = _unit(imported)
             if target != source:
                 edges.append((source, target, lazy, path.relative_to(PACKAGE.parent)))
-    return edges
+    return tuple(edges)
 
 
 def test_every_part_of_the_package_has_a_layer():

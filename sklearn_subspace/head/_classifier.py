@@ -416,6 +416,21 @@ class SubspaceHeadClassifier(ClassifierMixin, BaseEstimator):
             return "lbfgs"
         return "adamw"
 
+    def _seed_free(self, n_samples, n_classes):
+        """Whether a fit on ``n_samples`` rows uses no randomness at all.
+
+        True for the linear head solved by full-batch L-BFGS: it starts at
+        zero, sees every row in every evaluation and holds out no
+        validation split, so ``random_state`` changes nothing.
+        """
+        hidden = _check_hidden_layer_sizes(self.hidden_layer_sizes)
+        return (
+            not hidden
+            and self.bottleneck is None
+            and not self.warm_start
+            and self._solver(n_samples, n_classes, hidden) == "lbfgs"
+        )
+
     def _max_epochs(self, solver, n_train):
         """The epoch cap, with ``"auto"`` resolved for ``n_train`` rows."""
         if self.max_epochs != "auto":

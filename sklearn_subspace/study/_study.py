@@ -219,8 +219,8 @@ def _configurations(name, projections, baselines, ks, seeds, n_features):
     return configs
 
 
-def _full_head_equivalents(configs, baselines, learned_head, n_classes, param_grid):
-    """The learned-bottleneck configurations that are the full head exactly.
+def _learned_copies(configs, baselines, learned_head, n_classes, param_grid):
+    """Learned-bottleneck configurations that are the full head exactly.
 
     A linear head acts on the features through at most ``n_classes - 1``
     directions (softmax ignores a shift common to all logits), so a linear
@@ -231,22 +231,60 @@ def _full_head_equivalents(configs, baselines, learned_head, n_classes, param_gr
     best. Such a row is the full head of its seed, and is not trained: at
     ``d = 2048`` and ``k = 1024`` training it would cost more than the rest
     of the study. Only when the full head runs too, without ``param_grid``.
+
+    Returns
+    -------
+    dict
+        Each such configuration -> the ``"full"`` configuration of its seed.
     """
     hidden = learned_head.get_params().get("hidden_layer_sizes", ())
     if param_grid or "full" not in baselines or hidden:
-        return []
-    return [
-        c for c in configs if c.method == "learned" and c.n_components >= n_classes - 1
-    ]
+        return {}
+    full = {c.seed: c for c in configs if c.method == "full"}
+    return {
+        c: full[c.seed]
+        for c in configs
+        if c.method == "learned" and c.n_components >= n_classes - 1
+    }
 
 
-def _copy_full_rows(rows, equivalents):
-    """Rows of ``equivalents``: the full head's row of the same seed."""
-    full = {row["seed"]: row for row in rows if row["method"] == "full"}
-    return [
-        dict(full[c.seed], method="learned", n_components=c.n_components)
-        for c in equivalents
-    ]
+def _seed_copies(configs, head, n_samples, n_classes, param_grid):
+    """Full and PCA configurations whose result no seed changes.
+
+    The full head and the PCA heads see the same features for every seed
+    (PCA is exact and fitted once). A head whose fit uses no randomness --
+    the linear head solved by full-batch L-BFGS from zero -- then gives
+    every seed the same result, so only the first seed is fitted.
+
+    Returns
+    -------
+    dict
+        Each repeated configuration -> the one of the first seed.
+    """
+    if param_grid or not (
+        isinstance(head, SubspaceHeadClassifier)
+        and head._seed_free(n_samples, n_classes)
+    ):
+        return {}
+    first, copies = {}, {}
+    for c in configs:
+        if c.method in ("full", "pca"):
+            source = first.setdefault((c.method, c.n_components), c)
+            if source is not c:
+                copies[c] = source
+    return copies
+
+
+def _rows_with_copies(configs, run, rows, copies):
+    """The rows of all ``configs``: those ``run`` and copies of their sources."""
+    by_config = dict(zip(run, rows))
+    for c in configs:  # a source comes before its copies in this order
+        if c in copies:
+            row = by_config[copies[c]]
+            by_config[c] = dict(
+                row, method=c.method, n_components=c.n_components, seed=c.seed
+            )
+    return [by_config[c] for c in configs]
 
 
 def _build_model(method, n_components, seed, head, learned_head=None, pca=None):
@@ -577,12 +615,15 @@ def compression_study(
     configs = _configurations(
         name, projections, baselines, ks, seed_values, data.F_train.shape[1]
     )
-    equivalents = _full_head_equivalents(
-        configs, baselines, bottleneck_head, len(np.unique(data.y_train)), param_grid
-    )
+    n_classes = len(np.unique(data.y_train))
+    copies = {
+        **_seed_copies(configs, head, len(data.y_train), n_classes, param_grid),
+        **_learned_copies(configs, baselines, bottleneck_head, n_classes, param_grid),
+    }
+    run = [c for c in configs if c not in copies]
     checkpoint = _checkpoint(checkpoint_dir, name, data, learned_head, n_threads)
     experiment = Experiment(
-        [c for c in configs if c not in equivalents],
+        run,
         key=STUDY_ROWS.key,
         checkpoint=checkpoint,
     )
@@ -599,7 +640,7 @@ def compression_study(
         desc=f"compression study ({name})",
         describe=_describe,
     )
-    rows += _copy_full_rows(rows, equivalents)
+    rows = _rows_with_copies(configs, run, rows, copies)
 
     id_estimate = None
     if intrinsic_dimension:

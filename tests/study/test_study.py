@@ -446,3 +446,33 @@ def test_head_grid_is_chosen_on_training_data_and_reported(features, fast_head):
     chosen = result.table["head_params"].tolist()
     assert all(p in ("{'lr': 0.001}", "{'lr': 0.01}") for p in chosen)
     assert isinstance(result.table, pd.DataFrame)
+
+
+def test_a_seed_free_head_fits_full_and_pca_once_per_k(features):
+    # The default linear head (full-batch L-BFGS from zero) uses no
+    # randomness, and neither do the full features or the exact PCA.
+    head = SubspaceHeadClassifier(device="cpu")
+    study = {**STUDY, "projections": ["gaussian"], "baselines": ["full", "pca"]}
+    table = compression_study(*features, head=head, **study).table
+    for (method, _k), rows in table.groupby(["method", "n_components"]):
+        times = rows["fit_time"].unique()
+        if method == "gaussian":  # a new matrix per seed
+            assert len(times) == 2
+        else:  # one fit, reported for every seed
+            assert len(times) == 1
+            assert rows["seed"].tolist() == [0, 1]
+    # And a fit per seed gives the same numbers as the copy.
+    again = compression_study(
+        *features, head=head, **{**study, "seeds": [1], "projections": []}
+    ).table
+    copied = table[(table["seed"] == 1) & (table["method"] != "gaussian")]
+    np.testing.assert_array_equal(
+        again["test_accuracy"].to_numpy(), copied["test_accuracy"].to_numpy()
+    )
+
+
+def test_a_head_that_uses_its_seed_is_fitted_for_every_seed(features, fast_head):
+    head = clone(fast_head).set_params(optimizer="adamw", max_epochs=2, tol=None)
+    study = {**STUDY, "projections": [], "baselines": ["full"]}
+    table = compression_study(*features, head=head, **study).table
+    assert table["fit_time"].nunique() == 2

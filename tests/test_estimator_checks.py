@@ -55,20 +55,22 @@ def _tested_estimators():
     yield TorchFeatureExtractor(RowwiseMLP(), device="cpu")
     # teacher=None and no teacher_features: the identity teacher, so the
     # checks (which only pass X, y) exercise the whole fit.
-    yield SubspaceDistiller(
-        StudentMLP,
-        student_params={"hidden_layer_sizes": (16,)},
-        n_components=2,
-        lr=3e-2,
-        max_epochs=5,
-        tol=None,
-        batch_size=32,
-        device="cpu",
-        random_state=0,
-        head=SubspaceHeadClassifier(
+    distiller = {
+        "student_params": {"hidden_layer_sizes": (16,)},
+        "n_components": 2,
+        "lr": 3e-2,
+        "max_epochs": 5,
+        "tol": None,
+        "batch_size": 32,
+        "device": "cpu",
+        "random_state": 0,
+        "head": SubspaceHeadClassifier(
             lr=5e-2, batch_size=32, max_epochs=15, early_stopping=False
         ),
-    )
+    }
+    yield SubspaceDistiller(StudentMLP, **distiller)
+    # The mixed loss trains through the head's module: labels reach the student.
+    yield SubspaceDistiller(StudentMLP, loss="mixed", alpha=0.5, **distiller)
 
 
 def _expected_failed_checks(estimator):

@@ -140,7 +140,8 @@ class SeedRun:
         """The seeded student with ``n_outputs`` outputs, on the device."""
         d = self.data
         kwargs = student_kwargs(d.student, d.settings["student_params"], n_outputs)
-        probe = torch.as_tensor(d.X_train[:1])
+        # A copy: in a worker process X_train is a read-only memory map.
+        probe = torch.tensor(d.X_train[:1])
         module, output = build_module(d.student, kwargs, self.seeds["init"], probe)
         if tuple(output.shape) != (1, n_outputs):
             raise ValueError(

@@ -685,7 +685,7 @@ def test_bad_sample_weight_is_rejected(problem, fast_head, sample_weight, match)
 
 
 def test_default_distiller_beats_80_percent_on_digits_with_a_random_relu_teacher():
-    # Issue: with a head that did not converge on the teacher's small
+    # With a head that did not converge on the teacher's small
     # projected features, this scored 55.6 %.
     X, y = load_digits(return_X_y=True)
     X_train, X_test, y_train, y_test = train_test_split(

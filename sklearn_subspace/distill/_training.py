@@ -31,6 +31,7 @@ every method.
 """
 
 import math
+import threading
 
 import numpy as np
 import torch
@@ -142,6 +143,10 @@ def split_rows(split, y_idx):
     return split.indices(TensorData(torch.empty(len(y_idx), 0), labels))
 
 
+# Held while a module draws its initial weights from torch's global generator.
+_GLOBAL_RNG_LOCK = threading.RLock()
+
+
 def build_module(factory, kwargs, init_seed, probe):
     """Build a module from ``factory(**kwargs)`` with seeded initialisation.
 
@@ -159,7 +164,10 @@ def build_module(factory, kwargs, init_seed, probe):
     output : torch.Tensor
         Its output on ``probe``.
     """
-    with torch.random.fork_rng(devices=[]):
+    # torch's global generator is shared by the threads of a process (a
+    # threaded dask worker runs several students at once): one seeded
+    # construction at a time, or two would draw from each other's seed.
+    with _GLOBAL_RNG_LOCK, torch.random.fork_rng(devices=[]):
         torch.manual_seed(init_seed)
         module = factory(**kwargs)
         if not isinstance(module, torch.nn.Module):

@@ -60,4 +60,7 @@ def declared_constraints(func):
     >>> declared_constraints(len) is None
     True
     """
+    # validate_params records the constraints only in this private attribute;
+    # scikit-learn has no public accessor. Read here, next to the one import
+    # of its private validation module, so a change is mended in one place.
     return getattr(func, "_skl_parameter_constraints", None)

@@ -53,17 +53,6 @@ def _literal(text):
     return f"``{text}``" if text else ""
 
 
-def _builtin_bases(cls):
-    """Names of the most derived built-in exceptions ``cls`` derives from."""
-    found = []
-    for base in cls.__mro__:
-        if base.__module__ == "builtins" and not any(
-            issubclass(kept, base) for kept in found
-        ):
-            found.append(base)
-    return [base.__name__ for base in found]
-
-
 def describe(call):
     """``(exception name, abridged message)`` of what ``call()`` raises."""
     with warnings.catch_warnings():
@@ -73,8 +62,11 @@ def describe(call):
         except Exception as exc:  # the table shows whatever is raised
             name = type(exc).__name__
             if type(exc).__module__ != "builtins":
-                # InvalidParameterError reads "(ValueError, TypeError)".
-                name = f"{name} ({', '.join(_builtin_bases(type(exc)))})"
+                # InvalidParameterError reads "(ValueError, TypeError)", as
+                # in the docs' own tables (the same helper renders both).
+                from error_table import builtin_bases
+
+                name = f"{name} ({', '.join(builtin_bases(type(exc)))})"
             return name, abridge(str(exc))
     return "none", "accepted"
 
@@ -128,6 +120,7 @@ def render(table_rows):
 
 def main():
     sys.path.insert(0, str(HERE))
+    sys.path.insert(0, str(HERE.parent.parent / "docs" / "sphinxext"))
     os.environ["SKLEARN_SUBSPACE_OFFLINE"] = "1"
     from bad_input_cases import build_fitted
 

@@ -582,9 +582,9 @@ class SubspaceDistiller(
             )
         self.student_.to(device)
 
-        def score(outputs, y_true):
+        def score(outputs, y_valid):
             Z_valid = self.student_.restore(outputs).cpu().numpy()
-            labels = classes[y_true[0].cpu().numpy()]
+            labels = classes[y_valid]
             return float(np.mean(self.head_.predict(Z_valid) == labels))
 
         self.history_, self.best_epoch_, self.converged_ = fit_student(

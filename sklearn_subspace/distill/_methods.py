@@ -313,9 +313,9 @@ class FitNets(Method):
         module = TargetScale(network, mean, scale).to(data.device)
         head = work.full_head
 
-        def score(outputs, y_true):
+        def score(outputs, y_valid):
             d_features = module.restore(outputs).cpu().numpy()
-            labels = classes[y_true[0].cpu().numpy()]
+            labels = classes[y_valid]
             return float(np.mean(head.predict(d_features) == labels))
 
         history, best = run.train(

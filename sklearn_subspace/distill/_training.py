@@ -18,7 +18,7 @@ trained by :func:`fit_student`, a :class:`~sklearn_subspace.training.TrainingNet
 - the seeds come from :func:`~sklearn_subspace.training.draw_seeds` with the
   names :data:`SEED_NAMES`, so the initial body, batch order and split are
   shared by every method;
-- a :class:`~sklearn_subspace.training.ValidationScore` records
+- a :func:`~sklearn_subspace.training.validation_score` records
   ``valid_accuracy`` each epoch, and the engine's stopping rule
   (:func:`~sklearn_subspace.training.stopping_callbacks`) watches it: stop
   once it has not improved for ``patience`` epochs and restore the best
@@ -43,12 +43,12 @@ from ..training import (
     HoldoutSplit,
     TensorData,
     TrainingNet,
-    ValidationScore,
     draw_seeds,
     module_outputs,
     stopping_callbacks,
     stratify_problem,
     threads_for_step,
+    validation_score,
     warn_if_not_converged,
 )
 from ..training._inference import PREDICT_BATCH_SIZE
@@ -340,7 +340,8 @@ def fit_student(
     split : HoldoutSplit or None
         From :func:`validation_split`.
     score_fn : callable
-        ``score_fn(outputs, targets) -> accuracy`` on the validation part.
+        ``score_fn(outputs, labels) -> accuracy`` on the validation part
+        (``labels``: the class indices of its rows, a NumPy array).
     device : torch.device
         Where to train.
     name : str
@@ -360,7 +361,7 @@ def fit_student(
     s = settings
     callbacks = [("finite", FiniteLoss(name))]
     if split is not None:
-        callbacks.append(("valid_accuracy", ValidationScore(score_fn)))
+        callbacks.append(("valid_accuracy", validation_score(score_fn)))
     callbacks += stopping_callbacks(
         solver=s["optimizer"],
         validation=split is not None,

@@ -9,7 +9,7 @@ derivation (:mod:`._seeds`) and one convergence rule (:mod:`._convergence`)
 serve them all.
 """
 
-from ._callbacks import FiniteLoss, ValidationScore
+from ._callbacks import FiniteLoss, validation_score
 from ._convergence import ConvergenceMonitor, stopping_callbacks, warn_if_not_converged
 from ._criterion import CallableLoss
 from ._data import SliceLoader, TensorData, as_float32_tensor
@@ -35,7 +35,6 @@ __all__ = [
     "SliceLoader",
     "TensorData",
     "TrainingNet",
-    "ValidationScore",
     "WeightedCrossEntropy",
     "as_float32_tensor",
     "draw_seeds",
@@ -46,5 +45,6 @@ __all__ = [
     "stratified_indices",
     "stratify_problem",
     "threads_for_step",
+    "validation_score",
     "warn_if_not_converged",
 ]

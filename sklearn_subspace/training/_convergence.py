@@ -117,7 +117,7 @@ def stopping_callbacks(
         The cap on epochs.
     monitor : str, default="valid_loss"
         History key watched with a validation split (for example
-        ``"valid_accuracy"``, recorded by :class:`ValidationScore`).
+        ``"valid_accuracy"``, recorded by :func:`validation_score`).
     lower_is_better : bool, default=True
         Whether a lower ``monitor`` is an improvement.
 

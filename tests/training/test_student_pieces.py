@@ -16,9 +16,9 @@ from sklearn_subspace.training import (
     FiniteLoss,
     HoldoutSplit,
     TrainingNet,
-    ValidationScore,
     module_outputs,
     stopping_callbacks,
+    validation_score,
     warn_if_not_converged,
 )
 
@@ -35,9 +35,8 @@ def _cross_entropy(y_pred, y, weight=None):
     return losses.mean() if weight is None else (losses * weight).sum() / weight.sum()
 
 
-def _accuracy(y_pred, y_true):
-    labels = y_true[0] if isinstance(y_true, tuple) else y_true
-    return float((y_pred.argmax(1) == labels).float().mean())
+def _accuracy(y_pred, labels):
+    return float(np.mean(y_pred.argmax(1).numpy() == labels))
 
 
 def _net(
@@ -102,7 +101,7 @@ def test_callable_loss_with_sample_weights_matches_repeated_rows():
 def test_validation_score_records_the_score_of_the_validation_outputs():
     X, y = _problem()
     split = HoldoutSplit(0.25, seed=3)
-    net = _net([("valid_accuracy", ValidationScore(_accuracy))], split=split)
+    net = _net([("valid_accuracy", validation_score(_accuracy))], split=split)
     net.fit(X, y)
     scores = net.history[:, "valid_accuracy"]
     assert len(scores) == 5
@@ -113,9 +112,43 @@ def test_validation_score_records_the_score_of_the_validation_outputs():
     assert all(0.0 <= score <= 1.0 for score in scores)
 
 
+def test_validation_score_reuses_the_validation_outputs_and_reads_tuple_labels():
+    X, y = _problem(120)
+    calls = []
+
+    class CountingLinear(torch.nn.Linear):
+        def forward(self, x):
+            calls.append(len(x))
+            return super().forward(x)
+
+    torch.manual_seed(0)
+    split = HoldoutSplit(0.25, seed=3)
+    net = TrainingNet(
+        CountingLinear(4, 2),
+        criterion=CallableLoss,
+        # Targets are a tuple (labels, weights), as the distillation students'.
+        criterion__loss_fn=_cross_entropy,
+        optimizer=torch.optim.AdamW,
+        lr=0.05,
+        batch_size=16,
+        train_split=split,
+        max_epochs=2,
+        callbacks=[("valid_accuracy", validation_score(_accuracy))],
+        verbose=0,
+    )
+    net.fit(X, (y, np.ones(len(y), np.float32)))
+    # Each epoch: 90 training rows and 30 validation rows, each seen once.
+    assert sum(calls) == 2 * 120
+    _, valid_idx = split.indices(net.get_dataset(X, y))
+    predicted = net.forward(X[valid_idx]).argmax(1).numpy()
+    assert net.history[-1, "valid_accuracy"] == pytest.approx(
+        np.mean(predicted == y[valid_idx])
+    )
+
+
 def test_validation_score_records_nothing_without_a_split():
     X, y = _problem()
-    net = _net([("valid_accuracy", ValidationScore(_accuracy))]).fit(X, y)
+    net = _net([("valid_accuracy", validation_score(_accuracy))]).fit(X, y)
     assert all("valid_accuracy" not in row for row in net.history)
 
 
@@ -146,7 +179,7 @@ def test_finite_loss_names_the_model_the_epoch_and_the_fix():
 def test_stopping_on_a_rising_score_keeps_its_first_best_epoch():
     X, y = _problem()
     callbacks = [
-        ("valid_accuracy", ValidationScore(_accuracy)),
+        ("valid_accuracy", validation_score(_accuracy)),
         *stopping_callbacks(
             solver="adamw",
             validation=True,
@@ -170,7 +203,7 @@ def test_stopping_on_a_rising_score_keeps_its_first_best_epoch():
 def test_fixed_epochs_restore_the_best_score_without_warning():
     X, y = _problem()
     callbacks = [
-        ("valid_accuracy", ValidationScore(_accuracy)),
+        ("valid_accuracy", validation_score(_accuracy)),
         *stopping_callbacks(
             solver="adamw",
             validation=True,

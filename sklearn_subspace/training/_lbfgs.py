@@ -131,5 +131,9 @@ class ScipyLBFGS(torch.optim.Optimizer):
         self._assign(params, result.x)
         state = self.state[group["params"][0]]
         state["n_iter"] = state.get("n_iter", 0) + int(result.nit)
-        state["converged"] = bool(result.status == 0)
+        # A step that starts at a converged point may fail its line search
+        # (no float32 decrease is left to find) without moving: the point is
+        # still the converged one.
+        stayed = result.nit == 0 and state.get("converged", False)
+        state["converged"] = bool(result.status == 0 or stayed)
         return torch.tensor(float(result.fun))

@@ -36,6 +36,9 @@ def test_lbfgs_net_solves_the_l2_logistic_problem():
     # LogisticRegression fits one weight vector, a different penalty.)
     X, _ = _data()
     y = np.digitize(X[:, 0] + 0.5 * X[:, 1], [-0.5, 0.5])
+    # Seed 0 starts where the later epochs' steps cannot move from the
+    # optimum (their line search finds no float32 decrease): still converged.
+    torch.manual_seed(0)
     net = TrainingNet(
         torch.nn.Linear,
         module__in_features=5,

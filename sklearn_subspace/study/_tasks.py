@@ -212,69 +212,23 @@ def build_task(
     ValueError: Unknown teacher 'resnet'. ...
     """
     spec = teacher_spec(teacher)
-    if dataset is None:
-        if spec.default_dataset is None:
-            raise ValueError(
-                f"Teacher {teacher!r} has no default dataset; pass one, e.g. "
-                "--dataset imagefolder:PATH with PATH an ImageNet-100 style folder "
-                "(one sub-folder per class, optionally split into train/ and val/), "
-                "--dataset cifar100 or, for text teachers, --dataset mnli."
-            )
-        dataset = spec.default_dataset
+    dataset = _dataset_for(teacher, spec, dataset)
     cache_root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-
+    loading = dict(data_dir=data_dir, download=download, random_state=random_state)
     if teacher == "embedded":
-        if dataset == "mnli" or dataset.startswith("imagefolder:"):
-            raise ValueError(
-                f"The embedded teacher trains on in-memory images of one size "
-                f"and cannot run on dataset {dataset!r}. Use digits, "
-                "fashion-mnist, cifar100 or torchvision:NAME with it, or a "
-                "pretrained teacher (--teacher resnet50, vit_b_16 or "
-                "bert-base-uncased) for other data."
-            )
-        task = load_embedded_task(
+        data, extractor, head, learned_head, name = _embedded_parts(
             dataset,
-            data_dir=data_dir,
-            download=download,
-            cache_dir=cache_root,
-            random_state=random_state,
-            verbose=int(progress),
+            cache_root,
+            loading,
+            max_samples=(max_train_samples, max_test_samples),
+            extraction=dict(device=device, batch_size=batch_size, progress=progress),
         )
-        # The teacher trains on the whole training split (and is cached for
-        # it); only the study's features come from the subsample.
-        X_train, y_train = _subsample(
-            task.X_train, task.y_train, max_train_samples, random_state
-        )
-        X_test, y_test = _subsample(
-            task.X_test, task.y_test, max_test_samples, random_state
-        )
-        data = Bunch(X_train=X_train, y_train=y_train, X_test=X_test, y_test=y_test)
-        extractor = task.extractor.set_params(
-            device=device, batch_size=batch_size, progress=progress
-        )
-        # The default head trains to convergence on any number of samples
-        # (full-d, PCA and random projections alike, by L-BFGS). The learned
-        # bottleneck, a non-convex d x k + k x C network, would take minutes
-        # to converge at k = 1024 on digits; it gets a fixed budget of 30
-        # epochs instead, keeping its best validation epoch (tol=None, as
-        # the paper's presets), which is on par with the other heads there.
-        head = SubspaceHeadClassifier(device=device)
-        learned_head = (
-            SubspaceHeadClassifier(
-                device=device, optimizer="adamw", batch_size=64, max_epochs=30, tol=None
-            )
-            if dataset == "digits"
-            else None
-        )
-        name = task.name
     else:
         data = load_dataset(
             dataset,
-            data_dir=data_dir,
-            download=download,
             max_train_samples=max_train_samples,
             max_test_samples=max_test_samples,
-            random_state=random_state,
+            **loading,
         )
         _check_dataset_modality(teacher, spec, data)
         from ..teachers import TorchFeatureExtractor
@@ -308,3 +262,58 @@ def build_task(
         teacher=name,
         dataset=dataset,
     )
+
+
+def _dataset_for(teacher, spec, dataset):
+    """``dataset``, or the teacher's default one when it is None."""
+    if dataset is not None:
+        return dataset
+    if spec.default_dataset is None:
+        raise ValueError(
+            f"Teacher {teacher!r} has no default dataset; pass one, e.g. "
+            "--dataset imagefolder:PATH with PATH an ImageNet-100 style folder "
+            "(one sub-folder per class, optionally split into train/ and val/), "
+            "--dataset cifar100 or, for text teachers, --dataset mnli."
+        )
+    return spec.default_dataset
+
+
+def _embedded_parts(dataset, cache_root, loading, max_samples, extraction):
+    """Data, extractor, heads and name of a study on the embedded teacher."""
+    if dataset == "mnli" or dataset.startswith("imagefolder:"):
+        raise ValueError(
+            f"The embedded teacher trains on in-memory images of one size "
+            f"and cannot run on dataset {dataset!r}. Use digits, "
+            "fashion-mnist, cifar100 or torchvision:NAME with it, or a "
+            "pretrained teacher (--teacher resnet50, vit_b_16 or "
+            "bert-base-uncased) for other data."
+        )
+    task = load_embedded_task(
+        dataset,
+        cache_dir=cache_root,
+        verbose=int(extraction["progress"]),
+        **loading,
+    )
+    # The teacher trains on the whole training split (and is cached for
+    # it); only the study's features come from the subsample.
+    seed = loading["random_state"]
+    X_train, y_train = _subsample(task.X_train, task.y_train, max_samples[0], seed)
+    X_test, y_test = _subsample(task.X_test, task.y_test, max_samples[1], seed)
+    data = Bunch(X_train=X_train, y_train=y_train, X_test=X_test, y_test=y_test)
+    extractor = task.extractor.set_params(**extraction)
+    # The default head trains to convergence on any number of samples
+    # (full-d, PCA and random projections alike, by L-BFGS). The learned
+    # bottleneck, a non-convex d x k + k x C network, would take minutes
+    # to converge at k = 1024 on digits; it gets a fixed budget of 30
+    # epochs instead, keeping its best validation epoch (tol=None, as
+    # the paper's presets), which is on par with the other heads there.
+    device = extraction["device"]
+    head = SubspaceHeadClassifier(device=device)
+    learned_head = (
+        SubspaceHeadClassifier(
+            device=device, optimizer="adamw", batch_size=64, max_epochs=30, tol=None
+        )
+        if dataset == "digits"
+        else None
+    )
+    return data, extractor, head, learned_head, task.name

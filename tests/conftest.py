@@ -139,3 +139,21 @@ class TinyTeacher(torch.nn.Module):
 def tiny_teacher():
     """A :class:`TinyTeacher` in eval mode (for ``raw_inputs``)."""
     return TinyTeacher().eval()
+
+
+# -- the embedded digits task -------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def digits_teacher_cache(tmp_path_factory):
+    """A library cache holding the embedded digits teacher, trained once.
+
+    Tests that need the trained teacher, not its training, share it: the
+    command-line runs and the embedded-task tests. Only digits runs may
+    write to it (a test counts the teachers it holds).
+    """
+    from sklearn_subspace.study import load_embedded_task
+
+    cache = tmp_path_factory.mktemp("library-cache")
+    load_embedded_task("digits", cache_dir=cache)
+    return cache

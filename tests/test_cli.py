@@ -25,10 +25,10 @@ def _env():
     return env
 
 
-@pytest.fixture(scope="module")
-def embedded_cache(tmp_path_factory):
-    """One library cache for the module: the digits teacher is trained once."""
-    return tmp_path_factory.mktemp("cache")
+@pytest.fixture
+def embedded_cache(digits_teacher_cache):
+    """The session's library cache: its digits teacher is trained once."""
+    return digits_teacher_cache
 
 
 def test_study_command_runs_end_to_end_and_writes_its_three_files(

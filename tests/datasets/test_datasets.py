@@ -31,13 +31,12 @@ from sklearn_subspace.teachers import (
 
 
 @pytest.fixture(scope="module")
-def embedded(tmp_path_factory):
-    cache = tmp_path_factory.mktemp("cache")
-    return cache, load_embedded_task(cache_dir=cache)
+def embedded(digits_teacher_cache):
+    return digits_teacher_cache, load_embedded_task(cache_dir=digits_teacher_cache)
 
 
 # -- the embedded task ----------------------------------------------------------------
-@pytest.mark.slow  # trains the digits CNN (module fixture)
+@pytest.mark.slow  # the digits CNN (trained once a session)
 def test_embedded_task_has_digit_images_shaped_for_the_cnn(embedded):
     _, task = embedded
     assert task.X_train.shape == (1347, 1, 8, 8)
@@ -49,7 +48,7 @@ def test_embedded_task_has_digit_images_shaped_for_the_cnn(embedded):
     assert task.n_features == 2048
 
 
-@pytest.mark.slow  # trains the digits CNN (module fixture)
+@pytest.mark.slow  # the digits CNN (trained once a session)
 def test_embedded_teacher_is_trained_on_the_training_split(embedded):
     _, task = embedded
     with torch.inference_mode():
@@ -60,7 +59,7 @@ def test_embedded_teacher_is_trained_on_the_training_split(embedded):
     assert not any(p.requires_grad for p in task.teacher.parameters())
 
 
-@pytest.mark.slow  # trains the digits CNN (module fixture)
+@pytest.mark.slow  # the digits CNN (trained once a session)
 def test_embedded_extractor_returns_the_2048_d_penultimate_features(embedded):
     _, task = embedded
     reset_forward_pass_count()
@@ -74,7 +73,7 @@ def test_embedded_extractor_returns_the_2048_d_penultimate_features(embedded):
     assert forward_pass_count() == 20
 
 
-@pytest.mark.slow  # trains the digits CNN (module fixture)
+@pytest.mark.slow  # the digits CNN (trained once a session)
 def test_embedded_extractor_caches_features_under_the_cache_dir(embedded):
     cache, task = embedded
     extractor = task.extractor.set_params(device="cpu")
@@ -85,7 +84,7 @@ def test_embedded_extractor_caches_features_under_the_cache_dir(embedded):
     assert (cache / "features").is_dir()
 
 
-@pytest.mark.slow  # trains the digits CNN (module fixture)
+@pytest.mark.slow  # the digits CNN (trained once a session)
 def test_embedded_teacher_is_reused_from_the_cache(embedded, monkeypatch):
     cache, task = embedded
 

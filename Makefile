@@ -4,7 +4,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN = $(VENV)/bin
 
-.PHONY: setup study test docs lint bench gpu-check clean
+.PHONY: setup study test test-oldest-sklearn docs lint bench gpu-check clean
 
 setup: $(VENV)/.installed
 
@@ -19,6 +19,17 @@ study: setup  ## the compression study on the embedded default (digits + a small
 
 test: setup  ## the test suite, doctests included
 	$(BIN)/python -m pytest
+
+# The oldest scikit-learn that pyproject.toml supports. Its wheel goes into a
+# folder put first on the path, so the venv itself keeps the newest.
+OLDEST_SKLEARN ?= 1.6.1
+OLDEST_DIR = build/oldest-sklearn
+
+test-oldest-sklearn: setup  ## the quick tests against the oldest supported scikit-learn
+	rm -rf $(OLDEST_DIR)
+	$(BIN)/python -m pip install --quiet --no-deps --target $(OLDEST_DIR) "scikit-learn==$(OLDEST_SKLEARN)"
+	PYTHONPATH=$(abspath $(OLDEST_DIR)) $(BIN)/python -c "import sklearn; assert sklearn.__version__ == '$(OLDEST_SKLEARN)', sklearn.__version__; print('scikit-learn', sklearn.__version__)"
+	PYTHONPATH=$(abspath $(OLDEST_DIR)) $(BIN)/python -m pytest -m "not slow" -p no:cacheprovider
 
 docs: setup  ## the HTML documentation, with the executed gallery
 	$(MAKE) -C docs html SPHINXBUILD=$(abspath $(BIN))/sphinx-build

@@ -174,3 +174,30 @@ def test_every_public_function_declares_all_its_parameters(func):
     assert declared is not None, f"{func.__qualname__} is not validate_params'd"
     assert inspect.unwrap(func) is not func  # the decorator's wrapper runs
     assert sorted(declared) == sorted(_parameters(func))
+
+
+def test_ci_tests_the_oldest_scikit_learn_that_pyproject_allows():
+    # The shim's private imports must work across the whole supported range:
+    # CI runs the quick tests again on the release the Makefile names.
+    tomllib = pytest.importorskip("tomllib")  # Python >= 3.11
+    from packaging.requirements import Requirement
+
+    root = Path(__file__).resolve().parents[1]
+    dependencies = tomllib.loads((root / "pyproject.toml").read_text())["project"][
+        "dependencies"
+    ]
+    (requirement,) = [
+        Requirement(spec)
+        for spec in dependencies
+        if Requirement(spec).name == "scikit-learn"
+    ]
+    (lowest,) = [s.version for s in requirement.specifier if s.operator == ">="]
+    makefile = (root / "Makefile").read_text()
+    (oldest,) = [
+        line.split("?=")[1].strip()
+        for line in makefile.splitlines()
+        if line.startswith("OLDEST_SKLEARN")
+    ]
+    assert requirement.specifier.contains(oldest)
+    assert oldest.split(".")[:2] == lowest.split(".")[:2]
+    assert "make test-oldest-sklearn" in (root / ".ci" / "run").read_text()

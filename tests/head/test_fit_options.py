@@ -67,14 +67,22 @@ def test_linear_head_reaches_the_logistic_regression_optimum(data):
     head = SubspaceHeadClassifier(weight_decay=1e-2, device="cpu").fit(X, y)
     reference = LogisticRegression(C=1 / (1e-2 * len(y)), tol=1e-10, max_iter=10_000)
     reference.fit(X, y)
+
+    def objective(proba, coef):
+        loss = -np.mean(np.log(proba[np.arange(len(y)), y]))
+        return loss + 0.5e-2 * np.sum(np.square(coef, dtype=np.float64))
+
+    weights = head.net_.module_.layers[0].weight.detach().numpy()
+    reached = objective(head.predict_proba(X).astype(np.float64), weights)
+    optimum = objective(reference.predict_proba(X), reference.coef_)
+    # The head stops at LogisticRegression's default gradient tolerance
+    # (1e-4): within 1e-5 of the optimum's value, and near it in every output
+    # (scikit-learn 1.6 and 1.9 differ by 1e-3 along the flattest direction).
+    assert optimum <= reached <= optimum * (1 + 1e-5)
     np.testing.assert_allclose(
-        head.predict_proba(X), reference.predict_proba(X), atol=2e-3
+        head.predict_proba(X), reference.predict_proba(X), atol=3e-3
     )
-    np.testing.assert_allclose(
-        head.net_.module_.layers[0].weight.detach().numpy(),
-        reference.coef_,
-        atol=2e-2,
-    )
+    np.testing.assert_allclose(weights, reference.coef_, atol=2e-2)
 
 
 def test_linear_head_does_not_depend_on_the_seed(data):
@@ -204,9 +212,11 @@ def test_sample_weight_is_routed_through_pipeline_and_grid_search(data):
     with sklearn.config_context(enable_metadata_routing=True):
         head = SubspaceHeadClassifier(device="cpu", random_state=0)
         head.set_fit_request(sample_weight=True).set_score_request(sample_weight=True)
-        search = GridSearchCV(
-            Pipeline([("head", head)]), {"head__weight_decay": [1e-3]}, cv=2
-        ).fit(X, y, sample_weight=weights)
+        # scikit-learn < 1.8 asks the pipeline itself for the score request.
+        pipe = Pipeline([("head", head)]).set_score_request(sample_weight=True)
+        search = GridSearchCV(pipe, {"head__weight_decay": [1e-3]}, cv=2).fit(
+            X, y, sample_weight=weights
+        )
     direct = SubspaceHeadClassifier(device="cpu", random_state=0).fit(
         X, y, sample_weight=weights
     )

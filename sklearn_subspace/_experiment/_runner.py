@@ -167,6 +167,7 @@ class Experiment:
         data,
         *,
         n_jobs=1,
+        work_per_config=0,
         client=None,
         n_threads=1,
         progress=True,
@@ -184,7 +185,11 @@ class Experiment:
         data : NamedTuple
             What every configuration reads.
         n_jobs : int or None, default=1
-            Worker processes (``None`` with a ``client``: all its workers).
+            Worker processes. ``None``: with a ``client``, all its workers;
+            without, :func:`default_n_jobs` of the configurations left to
+            run and ``work_per_config``.
+        work_per_config : int, default=0
+            A rough size of one configuration's work, for ``n_jobs=None``.
         client : dask.distributed.Client, default=None
             Run on this dask cluster through joblib's dask backend.
         n_threads : int or None, default=1
@@ -204,6 +209,8 @@ class Experiment:
             One row per configuration, in the order of ``configs``; each has
             ``resumed`` (True when read back from the checkpoint).
         """
+        if n_jobs is None and client is None:
+            n_jobs = default_n_jobs(len(self.todo), work_per_config)
         new = {}
         with tqdm(
             total=len(self.configs),

@@ -35,7 +35,7 @@ from sklearn.utils.validation import (
 from torch import nn
 
 from .._device import resolve_device
-from .._experiment import Experiment, Fingerprint, RowCheckpoint, default_n_jobs
+from .._experiment import Experiment, Fingerprint, RowCheckpoint
 from .._param_validation import (
     HasMethods,
     Hidden,
@@ -308,10 +308,11 @@ def _fingerprint(data, n_threads, logits_source):
     ).hexdigest()
 
 
-def _default_n_jobs(n_runs, data):
-    if data.device.type != "cpu":
+def _n_jobs(n_jobs, client, device):
+    """``n_jobs``, except that a GPU run's default is one process."""
+    if n_jobs is None and client is None and device.type != "cpu":
         return 1  # one GPU: students share it better in one process
-    return default_n_jobs(n_runs, data.X_train.size * data.settings["max_epochs"])
+    return n_jobs
 
 
 def _announce(row):
@@ -763,12 +764,11 @@ def distillation_comparison(
     configs = _configurations(methods, ks, seed_list, data)
     experiment = Experiment(configs, key=COMPARISON_ROWS.key, checkpoint=checkpoint)
     data = _with_seed_work(data, methods, experiment.todo, n_threads)
-    if n_jobs is None and client is None:
-        n_jobs = _default_n_jobs(len(experiment.todo), data)
     rows = experiment.run(
         _run_config,
         data,
-        n_jobs=n_jobs,
+        n_jobs=_n_jobs(n_jobs, client, data.device),
+        work_per_config=data.X_train.size * data.settings["max_epochs"],
         client=client,
         n_threads=n_threads,
         progress=progress,

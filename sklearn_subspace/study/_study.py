@@ -24,7 +24,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_consistent_length
 
 from .._device import resolve_device
-from .._experiment import Experiment, default_n_jobs
+from .._experiment import Experiment
 from .._param_validation import HasMethods, Interval, validate_params
 from .._seeds import check_seeds
 from ..diagnostics import estimate_intrinsic_dimension
@@ -628,12 +628,12 @@ def compression_study(
         checkpoint=checkpoint,
     )
     data = _with_shared_pca(data, experiment.todo, ks)
-    if n_jobs is None and client is None:
-        n_jobs = default_n_jobs(len(experiment.todo), data.F_train.size)
     rows = experiment.run(
         _run_config,
         data,
         n_jobs=n_jobs,
+        # A fit reads the training features about once per pass.
+        work_per_config=data.F_train.size,
         client=client,
         n_threads=n_threads,
         progress=progress,

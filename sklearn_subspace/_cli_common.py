@@ -28,7 +28,9 @@ import contextlib
 import sys
 
 
-def add_subcommand(subparsers, name, *, help, description, epilog, handler):
+def add_subcommand(
+    subparsers, name, *, help, description, epilog, handler, add_what, add_where
+):
     """Add a subcommand parser with the two argument groups every one has.
 
     Parameters
@@ -41,24 +43,29 @@ def add_subcommand(subparsers, name, *, help, description, epilog, handler):
         Shown before and after the options by ``--help``, as written.
     handler : callable
         ``handler(args) -> int``, run by :func:`sklearn_subspace.cli.main`.
+    add_what, add_where : callable
+        ``add_what(group)`` adds the options of the group "what to run",
+        ``add_where(group)`` those of "where and how".
 
     Returns
     -------
     parser : argparse.ArgumentParser
         The subcommand's parser.
-    what, where : argparse._ArgumentGroup
-        The groups "what to run" and "where and how", in that order.
 
     Examples
     --------
     >>> import argparse
     >>> from sklearn_subspace._cli_common import add_subcommand
     >>> subparsers = argparse.ArgumentParser().add_subparsers(dest="command")
-    >>> parser, what, where = add_subcommand(
+    >>> parser = add_subcommand(
     ...     subparsers, "hello", help="say hello", description="Say hello.",
-    ...     epilog="", handler=lambda args: 0)
-    >>> what.title, where.title
-    ('what to run', 'where and how')
+    ...     epilog="", handler=lambda args: 0,
+    ...     add_what=lambda group: group.add_argument("--name"),
+    ...     add_where=lambda group: None)
+    >>> "what to run:" in parser.format_help()
+    True
+    >>> parser.parse_args(["--name", "x"]).name
+    'x'
     """
     parser = subparsers.add_parser(
         name,
@@ -68,9 +75,9 @@ def add_subcommand(subparsers, name, *, help, description, epilog, handler):
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.set_defaults(handler=handler)
-    what = parser.add_argument_group("what to run")
-    where = parser.add_argument_group("where and how")
-    return parser, what, where
+    add_what(parser.add_argument_group("what to run"))
+    add_where(parser.add_argument_group("where and how"))
+    return parser
 
 
 def positive_int(text):

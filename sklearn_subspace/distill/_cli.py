@@ -82,7 +82,7 @@ def add_parser(subparsers):
     >>> args.ks, args.seeds
     ([16, 64], 2)
     """
-    parser, what, where = common.add_subcommand(
+    return common.add_subcommand(
         subparsers,
         "distill",
         help="compare subspace-native distillation with scratch, KD and FitNets "
@@ -90,10 +90,9 @@ def add_parser(subparsers):
         description=_DESCRIPTION,
         epilog=_EPILOG,
         handler=run,
+        add_what=_add_what_to_run,
+        add_where=_add_where_and_how,
     )
-    _add_what_to_run(what)
-    _add_where_and_how(where)
-    return parser
 
 
 def _add_what_to_run(what):

@@ -63,17 +63,16 @@ def add_parser(subparsers):
     >>> parser.parse_args(["study", "--projections", "gaussian,srht"]).projections
     ['gaussian', 'srht']
     """
-    parser, what, where = common.add_subcommand(
+    return common.add_subcommand(
         subparsers,
         "study",
         help="run the compression study (accuracy against k, with baselines)",
         description=_DESCRIPTION,
         epilog=_EPILOG,
         handler=run,
+        add_what=_add_what_to_run,
+        add_where=_add_where_and_how,
     )
-    _add_what_to_run(what)
-    _add_where_and_how(where)
-    return parser
 
 
 def _add_what_to_run(what):

@@ -71,6 +71,21 @@ class Teacher:
     _node_names: list | None = field(default=None, repr=False)
     _output_layer: tuple | None = field(default=None, repr=False)
 
+    @classmethod
+    def image(cls, model, transform, *, description, identity, auto_site, hidden_site):
+        """A teacher of images whose preprocessing is ``transform`` alone."""
+        return cls(
+            model=model,
+            modality="image",
+            description=description,
+            identity=identity,
+            # The transform's repr states its every setting: the cache key.
+            preprocessing={"transform": repr(transform)},
+            auto_site=auto_site,
+            hidden_site=hidden_site,
+            transform=transform,
+        )
+
     @property
     def is_cnn(self):
         return any(isinstance(m, nn.Conv2d) for m in self.model.modules())

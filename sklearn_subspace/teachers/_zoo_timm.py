@@ -150,13 +150,11 @@ def load_timm(name, weights, seed):
         std=config["std"],
         interpolation=config.get("interpolation", "bilinear"),
     )
-    return Teacher(
-        model=model,
-        modality="image",
+    return Teacher.image(
+        model,
+        transform,
         description=description,
         identity=identity,
-        preprocessing={"transform": repr(transform)},
         auto_site=Site(method="timm_pre_logits"),
         hidden_site=Site(method="timm_features"),
-        transform=transform,
     )

@@ -216,13 +216,11 @@ def load_torchvision(name, weights, seed):
         hidden = Site("encoder", "output")
     else:
         hidden = None
-    return Teacher(
-        model=model,
-        modality="image",
+    return Teacher.image(
+        model,
+        transform,
         description=description,
         identity=identity,
-        preprocessing={"transform": repr(transform)},
         auto_site=Site(linear, "input") if linear else Site(),
         hidden_site=hidden,
-        transform=transform,
     )

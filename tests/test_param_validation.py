@@ -201,3 +201,40 @@ def test_ci_tests_the_oldest_scikit_learn_that_pyproject_allows():
     assert requirement.specifier.contains(oldest)
     assert oldest.split(".")[:2] == lowest.split(".")[:2]
     assert "make test-oldest-sklearn" in (root / ".ci" / "run").read_text()
+
+
+def private_imports(source):
+    """``(line, what)`` for every import of another library's private name."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom) and node.level == 0:
+            parts = node.module.split(".")
+            if parts[0] in ("sklearn_subspace", "__future__"):
+                continue
+            names = [alias.name for alias in node.names]
+            if any(p.startswith("_") for p in parts) or any(
+                n.startswith("_") for n in names
+            ):
+                found.append((node.lineno, node.module))
+        elif isinstance(node, ast.Import):
+            found += [
+                (node.lineno, alias.name)
+                for alias in node.names
+                if any(p.startswith("_") for p in alias.name.split(".")[1:])
+            ]
+    return found
+
+
+def test_no_module_but_the_shim_imports_another_librarys_private_names():
+    assert private_imports("from sklearn.utils import _safe_indexing") == [
+        (1, "sklearn.utils")
+    ]
+    assert private_imports("import torch._dynamo") == [(1, "torch._dynamo")]
+    assert private_imports("from .._param_validation import Interval") == []
+    package = ROOT / "sklearn_subspace"
+    offenders = {
+        str(path.relative_to(ROOT)): found
+        for path in sorted(package.rglob("*.py"))
+        if path != SHIM and (found := private_imports(path.read_text("utf-8")))
+    }
+    assert offenders == {}

@@ -12,7 +12,7 @@ import pandas as pd
 import scipy.sparse as sp
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
-from sklearn.utils import _safe_indexing, check_random_state
+from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from .._frames import check_numeric_columns
@@ -351,6 +351,17 @@ def _as_dense_2d(Z, n_rows, source):
     return Z
 
 
+def _take_rows(X, rows):
+    """``X[rows]`` for an array, a sparse matrix, a DataFrame or a list."""
+    if hasattr(X, "iloc"):  # pandas: by position, keeping the column names
+        return X.iloc[rows]
+    if sp.issparse(X):
+        return X.tocsr()[rows]
+    if isinstance(X, (list, tuple)):
+        return [X[i] for i in rows]
+    return np.asarray(X)[rows]
+
+
 def _project_rows(X, X_checked, transformer_or_X_projected, rows):
     """The projected coordinates of ``X[rows]``."""
     target = transformer_or_X_projected
@@ -363,7 +374,7 @@ def _project_rows(X, X_checked, transformer_or_X_projected, rows):
             except NotFittedError:
                 target = clone(target).fit(X)
         # Transformers act row by row, so only the sampled rows are projected.
-        Z = target.transform(_safe_indexing(X, rows))
+        Z = target.transform(_take_rows(X, rows))
         return _as_dense_2d(Z, rows.shape[0], "the transformer's output")
     Z = _as_dense_2d(target, X_checked.shape[0], "X_projected")
     return Z[rows]

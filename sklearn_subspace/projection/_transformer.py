@@ -9,15 +9,11 @@ from numbers import Integral, Real
 import numpy as np
 import scipy.sparse as sp
 from scipy import linalg
+from sklearn import get_config
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.exceptions import DataDimensionalityWarning
 from sklearn.utils import check_array, check_random_state
-from sklearn.utils._set_output import _get_output_config
-from sklearn.utils.validation import (
-    _check_feature_names_in,
-    check_is_fitted,
-    validate_data,
-)
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._frames import check_numeric_columns
 from .._param_validation import Interval, StrOptions, _fit_context
@@ -475,7 +471,7 @@ class JLSubspaceTransformer(TransformerMixin, BaseEstimator):
     def _transform_dask(self, X):
         X = _check_dask_array(X, "transform")
         validate_data(self, X, skip_check_array=True, reset=False)
-        output = _get_output_config("transform", self)["dense"]
+        output = self._output_container()
         if output != "default":
             # The container would be built by computing the whole array.
             raise ValueError(
@@ -542,8 +538,42 @@ class JLSubspaceTransformer(TransformerMixin, BaseEstimator):
             ``n_components_`` names.
         """
         check_is_fitted(self, "n_components_")
-        _check_feature_names_in(self, input_features, generate_names=False)
+        if input_features is not None:
+            _check_input_features(self, input_features)
         return np.asarray([f"jl{i}" for i in range(self.n_components_)], dtype=object)
+
+    def set_output(self, *, transform=None):
+        """Set the container of ``transform``'s output.
+
+        As scikit-learn's ``set_output``; the choice is also recorded so
+        that ``transform`` can refuse a container for dask input, which
+        would load the whole array into memory.
+
+        Parameters
+        ----------
+        transform : {"default", "pandas", "polars"}, default=None
+            ``"default"``: NumPy arrays; ``None``: leave the setting as is.
+
+        Returns
+        -------
+        self : JLSubspaceTransformer
+        """
+        super().set_output(transform=transform)
+        if transform is not None:
+            self._transform_output = transform
+        return self
+
+    def __sklearn_clone__(self):
+        new = super().__sklearn_clone__()
+        if hasattr(self, "_transform_output"):  # clone keeps set_output's choice
+            new._transform_output = self._transform_output
+        return new
+
+    def _output_container(self):
+        """The container ``set_output`` chose: this estimator's, else global."""
+        return (
+            getattr(self, "_transform_output", None) or get_config()["transform_output"]
+        )
 
     # --------------------------------------------------------- persistence
     def __getstate__(self):
@@ -560,3 +590,20 @@ class JLSubspaceTransformer(TransformerMixin, BaseEstimator):
 
 
 __all__ = ["JLSubspaceTransformer", "PROJECTION_FAMILIES"]
+
+
+def _check_input_features(estimator, input_features):
+    """Refuse ``input_features`` that differ from what ``fit`` saw."""
+    input_features = np.asarray(input_features, dtype=object)
+    seen = getattr(estimator, "feature_names_in_", None)
+    if seen is not None and not np.array_equal(seen, input_features):
+        raise ValueError(
+            f"input_features is not equal to feature_names_in_: got "
+            f"{list(input_features)[:5]}..., fitted on {list(seen)[:5]}.... Pass "
+            "the column names of the DataFrame given to fit, or None."
+        )
+    if len(input_features) != estimator.n_features_in_:
+        raise ValueError(
+            f"input_features should have length equal to number of features "
+            f"({estimator.n_features_in_}), got {len(input_features)}."
+        )

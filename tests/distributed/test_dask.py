@@ -19,6 +19,7 @@ dask = pytest.importorskip("dask")
 distributed = pytest.importorskip("distributed")
 
 import joblib  # noqa: E402
+import sklearn  # noqa: E402
 import torch  # noqa: E402
 from hypothesis import given  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
@@ -240,13 +241,28 @@ def test_dask_dataframe_like_input_is_rejected_with_the_conversion():
         JLSubspaceTransformer(4).fit(fake)
 
 
-def test_pandas_output_of_a_dask_array_is_refused_instead_of_computed():
-    jl = JLSubspaceTransformer(4, random_state=0).set_output(transform="pandas")
+@pytest.mark.parametrize("how", ["set_output", "cloned", "global"])
+def test_pandas_output_of_a_dask_array_is_refused_instead_of_computed(how):
+    jl = JLSubspaceTransformer(4, random_state=0)
+    if how != "global":
+        jl.set_output(transform="pandas")
+    if how == "cloned":
+        jl = clone(jl)
     X_lazy = _raising_dask_array((10, 20))
-    jl.fit(X_lazy)
+    with sklearn.config_context(
+        transform_output="pandas" if how == "global" else "default"
+    ):
+        jl.fit(X_lazy)
+        with pytest.raises(ValueError, match=r"set_output\(transform='default'\)"):
+            jl.transform(X_lazy)
 
-    with pytest.raises(ValueError, match=r"set_output\(transform='default'\)"):
-        jl.transform(X_lazy)
+
+def test_default_output_set_on_the_estimator_overrides_a_global_pandas_output():
+    X = np.random.default_rng(0).normal(size=(10, 20))
+    jl = JLSubspaceTransformer(4, random_state=0).set_output(transform="default")
+    with sklearn.config_context(transform_output="pandas"):
+        Z = jl.fit(X).transform(da.from_array(X, chunks=5))
+    assert isinstance(Z, da.Array)
 
 
 def test_dask_array_without_importable_dask_raises_a_clear_import_error(

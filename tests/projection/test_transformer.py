@@ -117,6 +117,21 @@ def test_pandas_output_and_feature_names_including_auto(n_components):
     assert list(jl.get_feature_names_out()) == list(out.columns)
 
 
+def test_feature_names_out_checks_the_input_features_against_fit():
+    X = pd.DataFrame(
+        np.random.default_rng(0).standard_normal((20, 3)), columns=["a", "b", "c"]
+    )
+    jl = JLSubspaceTransformer(2, random_state=0).fit(X)
+    expected = ["jl0", "jl1"]
+    assert list(jl.get_feature_names_out(["a", "b", "c"])) == expected
+    with pytest.raises(ValueError, match="not equal to feature_names_in_"):
+        jl.get_feature_names_out(["a", "b", "x"])
+    unnamed = JLSubspaceTransformer(2, random_state=0).fit(X.to_numpy())
+    assert list(unnamed.get_feature_names_out(["p", "q", "r"])) == expected
+    with pytest.raises(ValueError, match=r"equal to number of features \(3\), got 2"):
+        unnamed.get_feature_names_out(["p", "q"])
+
+
 def test_auto_n_components_uses_the_jl_bound():
     X = np.zeros((50, 5000))
     jl = JLSubspaceTransformer(eps=0.5).fit(X)

@@ -56,19 +56,11 @@ class RegeneratedProjection(nn.Module):
     def forward(self, X):
         return nn.functional.linear(X, self.weight)
 
-    def __getstate__(self):
+    def __reduce__(self):
         # Pickles (and torch.save, deepcopy) carry the recipe, not the matrix.
-        state = self.__dict__.copy()
-        state["_buffers"] = {
-            name: buf for name, buf in state["_buffers"].items() if name != "weight"
-        }
-        return state
-
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        # Rebuilt on the CPU: the module loads on machines without the
-        # device it was saved from; move it with .to() afterwards.
-        self._buffers["weight"] = self._regenerate()
+        # The copy is rebuilt on the CPU, so that it loads on machines without
+        # the device it was saved from; move it with .to() afterwards.
+        return (_rebuild_projection, (self.spec, self.training))
 
     def extra_repr(self):
         spec = self.spec
@@ -76,6 +68,11 @@ class RegeneratedProjection(nn.Module):
             f"{spec['projection']}, {spec['n_features']} -> "
             f"{spec['n_components']}, seed={spec['seed']}"
         )
+
+
+def _rebuild_projection(spec, training):
+    """The unpickled :class:`RegeneratedProjection` of ``spec``."""
+    return RegeneratedProjection(spec).train(training)
 
 
 class Standardize(nn.Module):

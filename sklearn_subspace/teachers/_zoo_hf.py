@@ -140,15 +140,9 @@ def load_hf(name, weights, seed):
         if os.path.isdir(os.path.expanduser(source)):
             identity = f"hf:dir:{path_fingerprint(os.path.expanduser(source))}"
         else:
-            # transformers exposes the resolved hub commit of a loaded
-            # snapshot only as the config's private ``_commit_hash``; there is
-            # no public accessor. Without it the weights are fingerprinted.
-            revision = getattr(config, "_commit_hash", None)
-            identity = (
-                f"hf:{name}@{revision}"
-                if revision
-                else f"hf:{name}:{module_fingerprint(model)}"
-            )
+            # transformers has no public accessor for the hub commit a loaded
+            # snapshot came from: the weights themselves are fingerprinted.
+            identity = f"hf:{name}:{module_fingerprint(model)}"
     tokenizer, processor = hf_preprocessors(
         source, modality, required=modality == "text"
     )

@@ -53,6 +53,7 @@ import os
 import threading
 import time
 import warnings
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -65,6 +66,10 @@ KEY_BYTES = 16
 STORAGES = ("float32", "compressed", "float16")
 # The dtype each storage keeps the features in.
 _STORED_DTYPE = {"float32": np.float32, "compressed": np.float32, "float16": np.float16}
+#: zlib level of the compressed storages. numpy's savez_compressed fixes
+#: level 6; on post-ReLU CNN features level 1 writes about 2.4x faster for
+#: about 10 % more disk (benchmarks/bench_cache.py).
+COMPRESSION_LEVEL = 1
 _DAMAGED_SUFFIX = ".damaged"
 # A temporary file this old belongs to a writer that died (a shard is written
 # in well under a second); removing it keeps killed runs from leaking disk.
@@ -84,6 +89,24 @@ def _checksum(keys, features):
     hasher.update(np.ascontiguousarray(keys).tobytes())
     hasher.update(np.ascontiguousarray(features).tobytes())
     return np.frombuffer(hasher.digest(), dtype=np.uint8)
+
+
+def _savez_deflated(handle, **arrays):
+    """``np.savez_compressed`` at zlib level :data:`COMPRESSION_LEVEL`.
+
+    The same ``.npz`` format, which ``np.load`` reads: one ``.npy`` member per
+    array in a deflated zip archive.
+    """
+    with zipfile.ZipFile(
+        handle,
+        "w",
+        compression=zipfile.ZIP_DEFLATED,
+        compresslevel=COMPRESSION_LEVEL,
+        allowZip64=True,
+    ) as archive:
+        for name, value in arrays.items():
+            with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, np.asanyarray(value))
 
 
 def _atomic_write(path, write):
@@ -335,7 +358,7 @@ class FeatureCache:
         path = subdir / f"{name}.npz"
         checksum = _checksum(keys, features)
 
-        save = np.savez if self.storage == "float32" else np.savez_compressed
+        save = np.savez if self.storage == "float32" else _savez_deflated
 
         def write(handle):
             save(

@@ -99,3 +99,26 @@ def test_float16_overflow_names_the_fix(X):
 def test_unknown_storage_is_refused(X):
     with pytest.raises(ValueError, match="cache_storage"):
         _extractor(None, "bfloat16").fit(X)
+
+
+@pytest.mark.parametrize("storage", ["compressed", "float16"])
+def test_compact_shards_are_deflated_npz_files_numpy_reads(tmp_path, X, storage):
+    import zipfile
+
+    features = _extractor(tmp_path, storage).fit_transform(X)
+    shards = [p for p in tmp_path.glob("*/??/*.npz") if not p.name.startswith(".")]
+    assert shards
+    stored = []
+    for shard in shards:
+        with zipfile.ZipFile(shard) as archive:
+            assert {info.compress_type for info in archive.infolist()} == {
+                zipfile.ZIP_DEFLATED
+            }
+        with np.load(shard) as npz:
+            assert set(npz.files) == {"keys", "features", "checksum", "version"}
+            stored.append(npz["features"])
+    dtype = np.float16 if storage == "float16" else np.float32
+    assert {a.dtype for a in stored} == {np.dtype(dtype)}
+    # Shards split the rows into batches; together they hold every row once.
+    rows = np.concatenate(stored).astype(np.float32)
+    assert sorted(map(bytes, rows)) == sorted(map(bytes, features))

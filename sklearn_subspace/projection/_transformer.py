@@ -595,15 +595,17 @@ __all__ = ["JLSubspaceTransformer", "PROJECTION_FAMILIES"]
 def _check_input_features(estimator, input_features):
     """Refuse ``input_features`` that differ from what ``fit`` saw."""
     input_features = np.asarray(input_features, dtype=object)
-    seen = getattr(estimator, "feature_names_in_", None)
-    if seen is not None and not np.array_equal(seen, input_features):
-        raise ValueError(
-            f"input_features is not equal to feature_names_in_: got "
-            f"{list(input_features)[:5]}..., fitted on {list(seen)[:5]}.... Pass "
-            "the column names of the DataFrame given to fit, or None."
-        )
     if len(input_features) != estimator.n_features_in_:
         raise ValueError(
             f"input_features should have length equal to number of features "
             f"({estimator.n_features_in_}), got {len(input_features)}."
+        )
+    seen = getattr(estimator, "feature_names_in_", None)
+    if seen is not None and not np.array_equal(seen, input_features):
+        position = int(np.flatnonzero(seen != input_features)[0])
+        raise ValueError(
+            "input_features is not equal to feature_names_in_: at position "
+            f"{position} got {input_features[position]!r}, fitted on "
+            f"{seen[position]!r}. Pass the column names of the DataFrame given "
+            "to fit, or None."
         )

@@ -67,8 +67,8 @@ STORAGES = ("float32", "compressed", "float16")
 # The dtype each storage keeps the features in.
 _STORED_DTYPE = {"float32": np.float32, "compressed": np.float32, "float16": np.float16}
 #: zlib level of the compressed storages. numpy's savez_compressed fixes
-#: level 6; on post-ReLU CNN features level 1 writes about 2.4x faster for
-#: about 10 % more disk (benchmarks/bench_cache.py).
+#: level 6; on Fashion-MNIST's CNN features level 1 writes twice as fast for
+#: 9 % more disk (benchmarks/bench_cache.py).
 COMPRESSION_LEVEL = 1
 _DAMAGED_SUFFIX = ".damaged"
 # A temporary file this old belongs to a writer that died (a shard is written

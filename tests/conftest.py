@@ -61,9 +61,9 @@ def data():
     return X.astype(np.float32), y
 
 
-@pytest.fixture
-def features():
-    """(X_train, y_train, X_test, y_test): 32-d float32 features, 3 classes."""
+@pytest.fixture(scope="session")
+def shared_features():
+    """:func:`features`, built once and read-only, for module-scoped fixtures."""
     X, y = make_classification(
         n_samples=240,
         n_features=32,
@@ -74,7 +74,15 @@ def features():
         random_state=0,
     )
     X = X.astype(np.float32)
+    X.setflags(write=False)
+    y.setflags(write=False)
     return X[:180], y[:180], X[180:], y[180:]
+
+
+@pytest.fixture
+def features(shared_features):
+    """(X_train, y_train, X_test, y_test): 32-d float32 features, 3 classes."""
+    return tuple(array.copy() for array in shared_features)
 
 
 @pytest.fixture
@@ -114,10 +122,15 @@ def problem():
     return X[:180], y[:180], F[:180], X[180:], y[180:], F[180:]
 
 
-@pytest.fixture
-def fast_head():
+def make_fast_head():
     """A head that trains in a fraction of a second on the small data above."""
     return SubspaceHeadClassifier(lr=1e-2, max_epochs=4, batch_size=64, device="cpu")
+
+
+@pytest.fixture
+def fast_head():
+    """A new :func:`make_fast_head`."""
+    return make_fast_head()
 
 
 class TinyTeacher(torch.nn.Module):

@@ -19,6 +19,7 @@ from sklearn_subspace.teachers import (
     forward_pass_count,
     reset_forward_pass_count,
 )
+from tests.conftest import make_fast_head
 
 STUDY = dict(
     n_components=[16, 4],
@@ -33,9 +34,10 @@ def _without_times(table):
     return table.drop(columns=["fit_time"])
 
 
-@pytest.fixture
-def small_study(features, fast_head):
-    return compression_study(*features, head=fast_head, **STUDY)
+@pytest.fixture(scope="module")
+def small_study(shared_features):
+    # Run once: the tests that take it only read its table.
+    return compression_study(*shared_features, head=make_fast_head(), **STUDY)
 
 
 # -- the table ----------------------------------------------------------------------

@@ -17,6 +17,7 @@ def test_the_guide_has_examples_to_check():
     assert {"choosing_k.rst", "deploying.rst", "head.rst", "index.rst"} <= set(PAGES)
 
 
+@pytest.mark.slow  # runs every example of the page, studies included
 @pytest.mark.parametrize("page", PAGES)
 def test_guide_page_examples(page):
     result = doctest.testfile(

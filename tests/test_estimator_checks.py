@@ -53,6 +53,9 @@ def _tested_estimators():
     )
     # A module that reads tabular rows of any width, as the checks pass.
     yield TorchFeatureExtractor(RowwiseMLP(), device="cpu")
+
+
+def _tested_distillers():
     # teacher=None and no teacher_features: the identity teacher, so the
     # checks (which only pass X, y) exercise the whole fit.
     distiller = {
@@ -117,14 +120,28 @@ def _one_torch_thread(single_torch_thread):
     """Every estimator here is tiny (see ``single_torch_thread``)."""
 
 
-@parametrize_with_checks(
-    list(_tested_estimators()), expected_failed_checks=_expected_failed_checks
-)
-def test_sklearn_compatible_estimator(estimator, check):
+def _run_check(estimator, check):
     with warnings.catch_warnings():
         for category in _EXPECTED_WARNINGS.get(type(estimator), ()):
             warnings.simplefilter("ignore", category)
         check(estimator)
+
+
+@parametrize_with_checks(
+    list(_tested_estimators()), expected_failed_checks=_expected_failed_checks
+)
+def test_sklearn_compatible_estimator(estimator, check):
+    _run_check(estimator, check)
+
+
+# Each fit of a distiller trains a student, then a head: its checks take
+# longer than all the others together.
+@pytest.mark.slow
+@parametrize_with_checks(
+    list(_tested_distillers()), expected_failed_checks=_expected_failed_checks
+)
+def test_sklearn_compatible_distiller(estimator, check):
+    _run_check(estimator, check)
 
 
 def _package_estimators():
@@ -151,7 +168,9 @@ def _package_estimators():
 
 def test_every_estimator_of_the_package_is_checked():
     found = _package_estimators()
-    checked = {type(estimator) for estimator in _tested_estimators()}
+    checked = {
+        type(estimator) for estimator in [*_tested_estimators(), *_tested_distillers()]
+    }
     unchecked = {
         name
         for name, cls in found.items()

@@ -45,6 +45,7 @@ def test_offline_switch_keeps_fashion_mnist_from_downloading(tmp_path, monkeypat
         load_dataset("fashion-mnist", data_dir=tmp_path, download=True)
 
 
+@pytest.mark.slow  # reads the 70,000 real images
 @needs_package
 def test_the_debian_package_gives_the_real_dataset(tmp_path):
     data = load_dataset("fashion-mnist", data_dir=tmp_path, download=False)

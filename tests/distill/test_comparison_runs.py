@@ -59,6 +59,7 @@ class CountingRunner:
 N_RUNS = 2 * (1 + 4)  # per seed: the teacher reference and four students
 
 
+@pytest.mark.slow  # runs the comparison four times
 def test_interrupted_comparison_resumes_and_equals_an_uninterrupted_one(
     problem, tmp_path, monkeypatch
 ):
@@ -171,6 +172,7 @@ class SlowHead(SubspaceHeadClassifier):
         return super().fit(X, y, **kwargs)
 
 
+@pytest.mark.slow  # its head sleeps a second, to be seen in the times
 def test_fitnets_train_time_leaves_out_the_full_head_fit(problem):
     result = _small(
         problem,
@@ -366,6 +368,7 @@ def _without_times(result):
     return result.table.drop(columns=TIMES)
 
 
+@pytest.mark.slow  # starts a dask cluster
 def test_dask_client_runs_equal_serial_runs(problem):
     distributed = pytest.importorskip("distributed")
     serial = _small(problem, methods=["scratch", "fitnets", "subspace"])

@@ -94,6 +94,7 @@ def test_list_options_take_spaces_and_commas_alike():
     assert args.methods == ["scratch", "subspace-cosine", "subspace-mixed"]
 
 
+@pytest.mark.slow  # runs the command's comparison end to end
 def test_distill_prints_the_comparison_table_and_writes_files(
     tiny_embedded_task, tmp_path, capsys
 ):
@@ -170,6 +171,7 @@ def test_students_get_subsampled_pixels_and_kd_the_cnn_logits(
     )
 
 
+@pytest.mark.slow  # runs the command's comparison end to end
 def test_parallel_resume_and_mixed_options_reach_the_comparison(
     tiny_embedded_task, comparison_calls, tmp_path
 ):
@@ -199,6 +201,7 @@ def test_parallel_resume_and_mixed_options_reach_the_comparison(
     assert set(table["method"]) == {"teacher", "subspace-mixed"}
 
 
+@pytest.mark.slow  # runs the command's comparison end to end
 def test_a_rerun_resumes_from_the_checkpoints_of_out(tiny_embedded_task, tmp_path):
     argv = ["distill", "--ks", "4", "--methods", "scratch", "subspace", *TINY,
             "--cache-dir", str(tmp_path), "--out", str(tmp_path / "out"),
@@ -215,6 +218,7 @@ def test_a_rerun_resumes_from_the_checkpoints_of_out(tiny_embedded_task, tmp_pat
     )
 
 
+@pytest.mark.slow  # runs the command's comparison end to end
 def test_distill_runs_on_fashion_mnist_files(tmp_path, monkeypatch, capsys):
     # Tiny Fashion-MNIST-style IDX files: the real loader, the real CNN
     # teacher (trained on 100 images) and its cache, in seconds.

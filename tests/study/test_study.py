@@ -266,6 +266,7 @@ def test_explicit_seed_list_is_used_as_given(features, fast_head):
 
 
 # -- parallel runs ----------------------------------------------------------------------
+@pytest.mark.slow  # starts a dask cluster
 def test_dask_client_run_equals_serial_run(features, fast_head, small_study):
     distributed = pytest.importorskip("distributed")
     with distributed.Client(

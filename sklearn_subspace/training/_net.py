@@ -291,9 +291,13 @@ class TrainingNet(NeuralNet):
             self.optimizer_.step()
             return step
         steps = []
+        # The closed form sets every gradient itself: clearing them first is
+        # a tenth of a small fit's time.
+        clear = self._closed_form_layer(fit_params) is None
 
         def closure():
-            self.optimizer_.zero_grad(set_to_none=True)
+            if clear:
+                self.optimizer_.zero_grad(set_to_none=True)
             steps.append(self.train_step_single(batch, **fit_params))
             if notify:
                 self._notify_gradients(batch)
@@ -303,17 +307,23 @@ class TrainingNet(NeuralNet):
         # As skorch's accumulator: the loss at the start of the step.
         return steps[0]
 
-    def train_step_single(self, batch, **fit_params):
-        """skorch's step, or the closed-form one for a plain linear model."""
+    def _closed_form_layer(self, fit_params):
+        """The ``nn.Linear`` the closed-form step trains, or None."""
         if (
             self.linear_layer is None
             or fit_params
             or not isinstance(self.criterion_, WeightedCrossEntropy)
         ):
+            return None
+        return self.module_.get_submodule(self.linear_layer)
+
+    def train_step_single(self, batch, **fit_params):
+        """skorch's step, or the closed-form one for a plain linear model."""
+        layer = self._closed_form_layer(fit_params)
+        if layer is None:
             return super().train_step_single(batch, **fit_params)
         X, targets = batch
         targets = targets if isinstance(targets, tuple) else (targets,)
-        layer = dict(self.module_.named_modules())[self.linear_layer]
         loss, logits = linear_cross_entropy(layer, X, *targets, l2=self.l2)
         return {"loss": loss, "y_pred": logits}
 

@@ -123,3 +123,23 @@ def test_nested_thread_blocks_restore_the_outer_count():
             assert torch.get_num_threads() == 1
         assert torch.get_num_threads() == 2
     assert torch.get_num_threads() == before
+
+
+@pytest.mark.parametrize("verbose", [0, 1])
+def test_the_epoch_table_is_built_only_when_printed(verbose, capsys):
+    # skorch formats its table every epoch even when it prints nothing.
+    X, y = _data()
+    net = TrainingNet(
+        torch.nn.Linear,
+        module__in_features=5,
+        module__out_features=2,
+        criterion=WeightedCrossEntropy,
+        optimizer=torch.optim.SGD,
+        batch_size=32,
+        max_epochs=2,
+        train_split=None,
+        verbose=verbose,
+    ).fit(X, y)
+    assert ("print_log" in dict(net.callbacks_)) == bool(verbose)
+    assert ("train_loss" in capsys.readouterr().out) == bool(verbose)
+    assert len(net.history) == 2

@@ -8,6 +8,7 @@ message must mention so that it names the problem.
 """
 
 import tempfile
+from functools import partial
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -371,6 +372,13 @@ def _student_instance():
     return StudentMLP(4)
 
 
+def _reused_relu():
+    relu = torch.nn.ReLU()
+    return torch.nn.Sequential(
+        torch.nn.Linear(N_FEATURES, 8), relu, torch.nn.Linear(8, 8), relu
+    )
+
+
 def parameter_cases():
     """``(entry point, input, call(fx))`` for bad parameters and modalities."""
     from sklearn_subspace import (
@@ -497,6 +505,18 @@ def parameter_cases():
             lambda fx: TorchFeatureExtractor(
                 "resnet18", weights=None, layer="layer9", device="cpu"
             ).fit(fx.images),
+        ),
+        (
+            "TorchFeatureExtractor.fit",
+            "layer='1', a ReLU module the forward pass uses twice",
+            lambda fx: TorchFeatureExtractor(
+                _reused_relu(), layer="1", device="cpu"
+            ).fit(fx.X),
+        ),
+        (
+            "TorchFeatureExtractor.fit",
+            "model=functools.partial(dict), a callable that builds no module",
+            lambda fx: TorchFeatureExtractor(partial(dict), device="cpu").fit(fx.X),
         ),
         (
             "TorchFeatureExtractor.fit",

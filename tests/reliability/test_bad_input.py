@@ -108,7 +108,7 @@ def bad_arrays(draw, kind, n_features=N_FEATURES):
 
 
 # The quick loop tries the two commonest mistakes at every entry point; the
-# whole table (every kind, everywhere) is slow, 186 cases of 8 examples.
+# whole table (every kind everywhere, 8 examples each) is slow.
 QUICK_KINDS = ("NaN", "wrong width")
 
 ARRAY_CASES = [

@@ -21,6 +21,17 @@ def _data(n=120, d=5, seed=0):
     return X, y
 
 
+def _linear_net(n_classes=2, **params):
+    """A TrainingNet of one ``nn.Linear`` on :func:`_data`'s 5 features."""
+    return TrainingNet(
+        torch.nn.Linear,
+        module__in_features=5,
+        module__out_features=n_classes,
+        criterion=WeightedCrossEntropy,
+        **params,
+    )
+
+
 def test_weighted_cross_entropy_equals_repetition():
     logits = torch.randn(6, 3, generator=torch.Generator().manual_seed(0))
     y = torch.tensor([0, 1, 2, 0, 1, 2])
@@ -39,11 +50,8 @@ def test_lbfgs_net_solves_the_l2_logistic_problem():
     # Seed 0 starts where the later epochs' steps cannot move from the
     # optimum (their line search finds no float32 decrease): still converged.
     torch.manual_seed(0)
-    net = TrainingNet(
-        torch.nn.Linear,
-        module__in_features=5,
-        module__out_features=3,
-        criterion=WeightedCrossEntropy,
+    net = _linear_net(
+        3,
         optimizer=ScipyLBFGS,
         l2=0.1,
         batch_size=-1,
@@ -59,11 +67,7 @@ def test_lbfgs_net_solves_the_l2_logistic_problem():
 
 def test_penalty_is_added_to_training_loss_only():
     X, y = _data()
-    net = TrainingNet(
-        torch.nn.Linear,
-        module__in_features=5,
-        module__out_features=2,
-        criterion=WeightedCrossEntropy,
+    net = _linear_net(
         l2=10.0,
         max_epochs=1,
         train_split=None,
@@ -97,11 +101,7 @@ def test_stopping_rule_per_setting(solver, validation, tol, expected):
 
 def test_epoch_progress_counts_epochs(capsys):
     X, y = _data()
-    TrainingNet(
-        torch.nn.Linear,
-        module__in_features=5,
-        module__out_features=2,
-        criterion=WeightedCrossEntropy,
+    _linear_net(
         max_epochs=3,
         train_split=None,
         callbacks=[EpochProgress("training test")],
@@ -129,11 +129,7 @@ def test_nested_thread_blocks_restore_the_outer_count():
 def test_the_epoch_table_is_built_only_when_printed(verbose, capsys):
     # skorch formats its table every epoch even when it prints nothing.
     X, y = _data()
-    net = TrainingNet(
-        torch.nn.Linear,
-        module__in_features=5,
-        module__out_features=2,
-        criterion=WeightedCrossEntropy,
+    net = _linear_net(
         optimizer=torch.optim.SGD,
         batch_size=32,
         max_epochs=2,

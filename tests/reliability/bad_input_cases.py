@@ -350,7 +350,8 @@ ENTRY_POINTS = _entry_points()
 def _load_embedded_task(**params):
     from sklearn_subspace.study import load_embedded_task
 
-    return load_embedded_task(cache_dir=tempfile.mkdtemp(), **params)
+    with tempfile.TemporaryDirectory() as tmp:
+        return load_embedded_task(cache_dir=tmp, **params)
 
 
 def _export_torch(estimator):
@@ -703,21 +704,22 @@ def _mismatched_hub_checkpoint(fx):
 
     from sklearn_subspace import TorchFeatureExtractor, clear_model_cache
 
-    home = Path(tempfile.mkdtemp())
-    folder = home / "hub" / "checkpoints"
-    folder.mkdir(parents=True)
-    torch.save(torch.nn.Linear(2, 2).state_dict(), folder / "resnet18-f37072fd.pth")
     previous = os.environ.get("TORCH_HOME")
-    os.environ["TORCH_HOME"] = str(home)
-    clear_model_cache()
-    try:
-        TorchFeatureExtractor("resnet18", device="cpu").fit(fx.images)
-    finally:
+    with tempfile.TemporaryDirectory() as home:
+        folder = Path(home) / "hub" / "checkpoints"
+        folder.mkdir(parents=True)
+        checkpoint = folder / "resnet18-f37072fd.pth"
+        torch.save(torch.nn.Linear(2, 2).state_dict(), checkpoint)
+        os.environ["TORCH_HOME"] = home
         clear_model_cache()
-        if previous is None:
-            del os.environ["TORCH_HOME"]
-        else:
-            os.environ["TORCH_HOME"] = previous
+        try:
+            TorchFeatureExtractor("resnet18", device="cpu").fit(fx.images)
+        finally:
+            clear_model_cache()
+            if previous is None:
+                del os.environ["TORCH_HOME"]
+            else:
+                os.environ["TORCH_HOME"] = previous
 
 
 #: Command lines that must exit non-zero with a one-line error.

@@ -70,14 +70,30 @@ def test_teacher_learns_the_training_images(tmp_path):
     assert not any(p.requires_grad for p in net.parameters())
 
 
-def test_small_image_recipe_uses_a_one_cycle_schedule():
-    assert RECIPES["small-image"]["schedule"] == "onecycle"
-    assert RECIPES["digits"] == {
-        "epochs": 15,
-        "batch_size": 64,
-        "lr": 1e-3,
-        "weight_decay": 1e-4,
-    }
+def test_only_the_small_image_recipe_warms_up_then_anneals_the_learning_rate(
+    tmp_path, monkeypatch
+):
+    rates = []
+
+    class RecordingOneCycleLR(torch.optim.lr_scheduler.OneCycleLR):
+        def step(self, *args, **kwargs):
+            super().step(*args, **kwargs)
+            rates.append(self.get_last_lr()[0])
+
+    monkeypatch.setattr(torch.optim.lr_scheduler, "OneCycleLR", RecordingOneCycleLR)
+    digits = np.random.default_rng(0).random((32, 1, 8, 8), dtype=np.float32)
+    train_embedded_teacher(digits, np.arange(32) % 10, cache_dir=tmp_path / "digits")
+    assert rates == []  # the digits recipe keeps one learning rate
+
+    X, y = _small_images()  # 48 images: one batch per epoch
+    train_embedded_teacher(X, y, dataset="tiny", cache_dir=tmp_path / "tiny")
+    recipe = RECIPES["small-image"]
+    # The scheduler records its first rate, then steps after every batch;
+    # the step after the last batch sets a rate no batch uses.
+    used = rates[:-1]
+    assert len(used) == recipe["epochs"]
+    assert used[0] < max(used) <= recipe["lr"] * (1 + 1e-9)
+    assert used[-1] < used[0] / 100
 
 
 def test_uint8_channels_last_images_are_refused_with_the_conversion():

@@ -1,8 +1,6 @@
 """Datasets, the embedded digits task and its teacher, and named study tasks."""
 
-import os
 import re
-import subprocess
 import sys
 
 import numpy as np
@@ -338,28 +336,6 @@ def test_mnli_becomes_premise_hypothesis_pairs_with_matched_validation(monkeypat
     assert data.y_test.tolist() == [i % 3 for i in range(12)]
     premise, hypothesis = data.X_train[0]
     assert premise.replace("premise", "hypothesis") == hypothesis
-
-
-@pytest.mark.slow  # starts an interpreter
-def test_mnli_missing_offline_is_a_dataset_error_that_says_how_to_supply_it(tmp_path):
-    pytest.importorskip("datasets")
-    code = (
-        "from sklearn_subspace.datasets import load_dataset\n"
-        f"load_dataset('mnli', data_dir={str(tmp_path)!r})\n"
-    )
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-    )
-    assert result.returncode == 1
-    assert "DatasetUnavailableError: MNLI ('nyu-mll/glue', config 'mnli')" in (
-        result.stderr
-    )
-    assert "HF_DATASETS_OFFLINE=1" in result.stderr
 
 
 # -- named tasks ----------------------------------------------------------------------

@@ -1,8 +1,5 @@
 import pickle
 import re
-import subprocess
-import sys
-import textwrap
 
 import numpy as np
 import pandas as pd
@@ -61,27 +58,6 @@ def test_result_does_not_depend_on_how_rows_are_split(family, n_components):
         pieces = np.split(X, cuts)
         np.testing.assert_array_equal(
             np.vstack([jl.transform(p) for p in pieces]), reference
-        )
-
-
-@pytest.mark.slow  # starts an interpreter
-def test_same_projection_in_a_fresh_process(X32, tmp_path):
-    np.save(tmp_path / "X.npy", X32)
-    code = textwrap.dedent(
-        f"""
-        import numpy as np
-        from sklearn_subspace import JLSubspaceTransformer
-        X = np.load({str(tmp_path / "X.npy")!r})
-        for family in {PROJECTION_FAMILIES!r}:
-            Z = JLSubspaceTransformer(16, projection=family, random_state=7).fit_transform(X)
-            np.save({str(tmp_path)!r} + "/" + family + ".npy", Z)
-        """
-    )
-    subprocess.run([sys.executable, "-c", code], check=True)
-    for family in PROJECTION_FAMILIES:
-        here = JLSubspaceTransformer(16, projection=family, random_state=7)
-        np.testing.assert_array_equal(
-            here.fit_transform(X32), np.load(tmp_path / f"{family}.npy")
         )
 
 

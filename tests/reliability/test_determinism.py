@@ -60,6 +60,8 @@ _WORK = textwrap.dedent(
         head.fit(out["gaussian.Z"], y)
         out["head.proba"] = head.predict_proba(out["gaussian.Z"])
         out["head.labels"] = head.predict(out["gaussian.Z"])
+        # dask is optional: the numpy path must never import it.
+        out["dask_modules"] = sorted(m for m in sys.modules if m.split(".")[0] == "dask")
         return out
 
     if __name__ == "__main__":
@@ -105,6 +107,12 @@ def test_integer_seed_gives_the_same_head_predictions_in_every_process(runs):
     for key in ("head.proba", "head.labels"):
         assert_array_equal(first[key], second[key], err_msg=key)
         assert_array_equal(first[key], here[key], err_msg=key)
+
+
+def test_the_numpy_path_never_imports_dask(runs):
+    _, children = runs
+    for child in children:
+        assert child["dask_modules"].tolist() == []
 
 
 def test_different_seeds_give_different_maps():

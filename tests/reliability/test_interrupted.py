@@ -104,10 +104,14 @@ def test_killed_extraction_resumes_computing_only_the_lost_batches(
     cache_dir = _copy_cache(killed_cache, tmp_path / "cache")
     finished = _shards(cache_dir)
     assert 4 <= len(finished) < len(X) // BATCH
+    stamps = {path: path.stat().st_mtime_ns for path in finished}
     features, passes, caught = _resume(X, cache_dir)
     assert passes == len(X) - BATCH * len(finished)
     assert not [w for w in caught if "damaged" in str(w.message)]
     assert_array_equal(features, uninterrupted)
+    # Finished shards were read, not rewritten; the lost ones are now on disk.
+    assert all(path.stat().st_mtime_ns == stamps[path] for path in finished)
+    assert len(_shards(cache_dir)) == len(X) // BATCH
     # A second rerun finds everything on disk.
     assert _resume(X, cache_dir)[1] == 0
 

@@ -244,13 +244,13 @@ def test_distill_runs_on_fashion_mnist_files(tmp_path, monkeypatch, capsys):
 )
 def test_distill_on_the_real_fashion_mnist(tmp_path, monkeypatch, capsys):
     # The command trains its teacher on all 60,000 training images (minutes);
-    # here the teacher trains on a stratified 1,000 of them, so that the
-    # real files, images and CNN run end to end in seconds.
+    # here the teacher trains on a stratified 500 of them, so that the real
+    # files, images and CNN run end to end in seconds.
     monkeypatch.setattr(
         _tasks,
         "load_embedded_task",
         functools.partial(
-            _tasks.load_embedded_task, max_train_samples=1000, max_test_samples=500
+            _tasks.load_embedded_task, max_train_samples=500, max_test_samples=500
         ),
     )
     out = tmp_path / "out"

@@ -17,8 +17,13 @@ $(VENV)/.installed: pyproject.toml
 study: setup  ## the compression study on the embedded default (digits + a small CNN teacher)
 	$(BIN)/sklearn-subspace study
 
+# pytest-xdist: one worker per core, each on one thread (tests/conftest.py);
+# a file's tests stay on one worker, which builds its fixtures once.
+PYTEST_WORKERS ?= auto
+PARALLEL = -n $(PYTEST_WORKERS) --dist loadfile
+
 test: setup  ## the test suite, doctests included
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(PARALLEL)
 
 # The oldest scikit-learn that pyproject.toml supports. Its wheel goes into a
 # folder put first on the path, so the venv itself keeps the newest.
@@ -31,9 +36,9 @@ test-oldest-sklearn: setup  ## the quick tests against the oldest supported scik
 	rm -rf $(OLDEST_DIR)
 	$(BIN)/python -m pip install --quiet --no-deps --target $(OLDEST_DIR) "scikit-learn==$(OLDEST_SKLEARN)"
 	PYTHONPATH=$(abspath $(OLDEST_DIR)) $(BIN)/python -c "import sklearn; assert sklearn.__version__ == '$(OLDEST_SKLEARN)', sklearn.__version__; print('scikit-learn', sklearn.__version__)"
-	PYTHONPATH=$(abspath $(OLDEST_DIR)) $(BIN)/python -m pytest -p no:cacheprovider \
+	PYTHONPATH=$(abspath $(OLDEST_DIR)) $(BIN)/python -m pytest -p no:cacheprovider $(PARALLEL) \
 	  -m "not slow" --deselect tests/test_estimator_checks.py --deselect tests/reliability/test_bad_input.py
-	PYTHONPATH=$(abspath $(OLDEST_DIR)) $(BIN)/python -m pytest -p no:cacheprovider \
+	PYTHONPATH=$(abspath $(OLDEST_DIR)) $(BIN)/python -m pytest -p no:cacheprovider $(PARALLEL) \
 	  tests/test_estimator_checks.py tests/reliability/test_bad_input.py
 
 docs: setup  ## the HTML documentation, with the executed gallery

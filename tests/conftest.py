@@ -2,9 +2,16 @@
 
 import os
 
+# Under pytest-xdist the workers already fill the cores: each runs BLAS and
+# torch on one thread. This must run before numpy and torch are imported,
+# which read the variable once; child processes inherit it.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ["OMP_NUM_THREADS"] = "1"
+
 import numpy as np
 import pytest
 import torch
+from filelock import FileLock
 from hypothesis import HealthCheck, settings
 from sklearn.datasets import make_classification
 
@@ -163,10 +170,16 @@ def digits_teacher_cache(tmp_path_factory):
 
     Tests that need the trained teacher, not its training, share it: the
     command-line runs and the embedded-task tests. Only digits runs may
-    write to it (a test counts the teachers it holds).
+    write to it (a test counts the teachers it holds). pytest-xdist workers
+    share one cache in their common temporary folder: the first trains the
+    teacher under a file lock, the others wait, then read it.
     """
     from sklearn_subspace.study import load_embedded_task
 
-    cache = tmp_path_factory.mktemp("library-cache")
-    load_embedded_task("digits", cache_dir=cache)
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent
+    cache = root / "library-cache"
+    with FileLock(f"{cache}.lock"):
+        load_embedded_task("digits", cache_dir=cache)
     return cache

@@ -70,6 +70,7 @@ def test_teacher_learns_the_training_images(tmp_path):
     assert not any(p.requires_grad for p in net.parameters())
 
 
+@pytest.mark.slow  # trains the digits CNN and the small-image CNN
 def test_only_the_small_image_recipe_warms_up_then_anneals_the_learning_rate(
     tmp_path, monkeypatch
 ):

@@ -11,7 +11,7 @@ from sklearn.random_projection import GaussianRandomProjection
 
 from sklearn_subspace import JLSubspaceTransformer, johnson_lindenstrauss_min_dim
 from sklearn_subspace._param_validation import InvalidParameterError
-from sklearn_subspace.projection import PROJECTION_FAMILIES
+from sklearn_subspace.projection import PROJECTION_FAMILIES, make_projection
 
 
 @pytest.fixture
@@ -59,6 +59,24 @@ def test_result_does_not_depend_on_how_rows_are_split(family, n_components):
         np.testing.assert_array_equal(
             np.vstack([jl.transform(p) for p in pieces]), reference
         )
+
+
+@pytest.mark.parametrize("family", PROJECTION_FAMILIES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_an_integer_seed_is_the_seed_of_make_projection(X32, family, dtype):
+    # The property tests of the families draw maps with make_projection:
+    # they hold for the transformer because it applies the same map.
+    X = X32.astype(dtype)
+    jl = JLSubspaceTransformer(16, projection=family, random_state=7).fit(X)
+    assert jl.seed_ == 7
+    S = make_projection(
+        family, 16, X.shape[1], seed=7, density=jl.density_, dtype=dtype
+    )
+    components = jl.components_
+    if sp.issparse(components):
+        components = components.toarray()
+    np.testing.assert_array_equal(components, S.to_dense())
+    assert components.dtype == dtype
 
 
 def test_random_state_instance_and_none_record_a_rebuildable_seed(X32):

@@ -43,6 +43,11 @@ _WORK = textwrap.dedent(
     import scipy.sparse as sp
     from sklearn_subspace import JLSubspaceTransformer, SubspaceHeadClassifier
     from sklearn_subspace.projection import PROJECTION_FAMILIES
+    from sklearn_subspace.teachers._identity import (
+        callable_fingerprint,
+        module_fingerprint,
+    )
+    from teachers_tiny_models import RowwiseMLP, make_mlp
 
     def run(seed):
         rng = np.random.RandomState(0)
@@ -60,6 +65,11 @@ _WORK = textwrap.dedent(
         head.fit(out["gaussian.Z"], y)
         out["head.proba"] = head.predict_proba(out["gaussian.Z"])
         out["head.labels"] = head.predict(out["gaussian.Z"])
+        # What keys the feature cache: a module's weights and attributes, and
+        # a model callable's code.
+        out["fingerprints"] = np.array(
+            [module_fingerprint(RowwiseMLP()), callable_fingerprint(make_mlp)]
+        )
         # dask is optional: the numpy path must never import it.
         out["dask_modules"] = sorted(m for m in sys.modules if m.split(".")[0] == "dask")
         return out
@@ -76,10 +86,11 @@ def runs(tmp_path_factory):
     folder = tmp_path_factory.mktemp("determinism")
     script = folder / "work.py"
     script.write_text(_WORK)
+    # Each child hashes strings with its own seed: nothing may depend on it.
     children = [
         subprocess.Popen(
             [sys.executable, str(script), str(SEED), str(folder / f"run{i}.npz")],
-            env=subprocess_env(),
+            env={**subprocess_env(), "PYTHONHASHSEED": str(12345 + i)},
         )
         for i in range(2)
     ]
@@ -107,6 +118,12 @@ def test_integer_seed_gives_the_same_head_predictions_in_every_process(runs):
     for key in ("head.proba", "head.labels"):
         assert_array_equal(first[key], second[key], err_msg=key)
         assert_array_equal(first[key], here[key], err_msg=key)
+
+
+def test_model_fingerprints_are_the_same_in_every_process_and_hash_seed(runs):
+    here, children = runs
+    for child in children:
+        assert child["fingerprints"].tolist() == here["fingerprints"].tolist()
 
 
 def test_the_numpy_path_never_imports_dask(runs):

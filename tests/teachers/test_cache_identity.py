@@ -3,14 +3,14 @@
 A module's attributes, its hooks and its code, the code of a model-building
 callable, the library versions and the numerics settings all change the key;
 what cannot be identified is computed afresh, with a warning, never cached.
+That a key is the same in another process and under another hash seed is
+checked in the fresh interpreters of ``reliability/test_determinism.py``.
 """
 
 import copy
 import enum
 import functools
 import json
-import os
-import subprocess
 import sys
 import types
 import warnings
@@ -23,7 +23,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose, assert_array_equal
-from teachers_tiny_models import RowwiseMLP, make_mlp
+from teachers_tiny_models import make_mlp
 from torch import nn
 
 from sklearn_subspace.teachers import (
@@ -338,24 +338,3 @@ def test_fingerprints_agree_exactly_when_attribute_values_are_equal(first, secon
     assert digest == module_fingerprint(Holder(copy.deepcopy(first)))
     if first != second:
         assert digest != module_fingerprint(Holder(second))
-
-
-@pytest.mark.slow  # starts an interpreter
-def test_a_fingerprint_is_the_same_in_another_process_and_hash_seed():
-    code = (
-        "from teachers_tiny_models import RowwiseMLP, make_mlp\n"
-        "from sklearn_subspace.teachers._identity import (\n"
-        "    callable_fingerprint, module_fingerprint)\n"
-        "print(module_fingerprint(RowwiseMLP()), callable_fingerprint(make_mlp))\n"
-    )
-    env = {**os.environ, "PYTHONHASHSEED": "12345"}
-    here = Path(__file__).parent
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=here,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split()
-    assert out == [module_fingerprint(RowwiseMLP()), callable_fingerprint(make_mlp)]

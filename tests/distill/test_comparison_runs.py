@@ -380,13 +380,3 @@ def test_dask_client_runs_equal_serial_runs(problem):
         )
     assert_frame_equal(_without_times(parallel), _without_times(serial))
     assert parallel.histories == serial.histories
-
-
-@pytest.mark.slow  # starts two worker processes that each import torch
-def test_worker_processes_runs_equal_serial_runs(problem):
-    serial = _small(problem, methods=["kd", "fitnets"])
-    parallel = _small(problem, methods=["kd", "fitnets"], n_jobs=2)
-    assert_frame_equal(_without_times(parallel), _without_times(serial))
-    assert parallel.histories == serial.histories
-    for key, predicted in serial.predictions.items():
-        np.testing.assert_array_equal(parallel.predictions[key], predicted)

@@ -278,15 +278,6 @@ def test_dask_client_run_equals_serial_run(features, fast_head, small_study):
     )
 
 
-@pytest.mark.slow  # starts two worker processes that each import torch
-def test_joblib_processes_run_equals_serial_run(features, fast_head):
-    # Two configurations, two worker processes: the cost is the workers' start.
-    study = {**STUDY, "n_components": [8], "projections": ["gaussian"], "baselines": []}
-    serial = compression_study(*features, head=fast_head, **study)
-    parallel = compression_study(*features, head=fast_head, n_jobs=2, **study)
-    assert_frame_equal(_without_times(parallel.table), _without_times(serial.table))
-
-
 # -- extract once -------------------------------------------------------------------
 def test_study_runs_the_teacher_once_per_sample(raw_inputs, tiny_teacher, fast_head):
     extractor = TorchFeatureExtractor(model=tiny_teacher, device="cpu")

@@ -10,12 +10,11 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
 
 import numpy as np
 import pytest
-import torch
-from filelock import FileLock
 from hypothesis import HealthCheck, settings
-from sklearn.datasets import make_classification
 
-from sklearn_subspace.head import SubspaceHeadClassifier
+# torch, scikit-learn and the library are imported where they are used: the
+# pytest-xdist controller loads this file before it starts the workers, and
+# runs no test itself.
 
 # Tests run on small CPU machines: keep torch from oversubscribing cores.
 os.environ.setdefault("OMP_NUM_THREADS", "2")
@@ -45,6 +44,8 @@ def single_torch_thread():
     only adds synchronisation, which on a busy machine costs several times
     the work. Folders of such tests request it from an autouse fixture.
     """
+    import torch
+
     previous = torch.get_num_threads()
     torch.set_num_threads(1)
     yield
@@ -54,10 +55,16 @@ def single_torch_thread():
 # -- small data and heads -------------------------------------------------------------
 
 
+def _make_classification(**params):
+    from sklearn.datasets import make_classification
+
+    return make_classification(**params)
+
+
 @pytest.fixture
 def data():
     """300 float32 samples, 20 features, 3 well-separated classes."""
-    X, y = make_classification(
+    X, y = _make_classification(
         n_samples=300,
         n_features=20,
         n_informative=10,
@@ -71,7 +78,7 @@ def data():
 @pytest.fixture(scope="session")
 def shared_features():
     """:func:`features`, built once and read-only, for module-scoped fixtures."""
-    X, y = make_classification(
+    X, y = _make_classification(
         n_samples=240,
         n_features=32,
         n_informative=12,
@@ -95,7 +102,7 @@ def features(shared_features):
 @pytest.fixture
 def raw_inputs():
     """(X_train, y_train, X_test, y_test): distinct 16-d inputs for a teacher."""
-    X, y = make_classification(
+    X, y = _make_classification(
         n_samples=150,
         n_features=16,
         n_informative=8,
@@ -114,7 +121,7 @@ def problem():
     ``(X, y, F, X_test, y_test, F_test)``: 12-d inputs ``X`` and their 48-d
     features ``F = relu(X W)``.
     """
-    X, y = make_classification(
+    X, y = _make_classification(
         n_samples=240,
         n_features=12,
         n_informative=8,
@@ -131,6 +138,8 @@ def problem():
 
 def make_fast_head():
     """A head that trains in a fraction of a second on the small data above."""
+    from sklearn_subspace.head import SubspaceHeadClassifier
+
     return SubspaceHeadClassifier(lr=1e-2, max_epochs=4, batch_size=64, device="cpu")
 
 
@@ -140,24 +149,11 @@ def fast_head():
     return make_fast_head()
 
 
-class TinyTeacher(torch.nn.Module):
-    """A randomly initialised two-layer network: 16 inputs -> 24 features."""
-
-    def __init__(self):
-        super().__init__()
-        generator = torch.Generator().manual_seed(0)
-        self.body = torch.nn.Linear(16, 24)
-        with torch.no_grad():
-            self.body.weight.copy_(torch.randn(24, 16, generator=generator))
-            self.body.bias.zero_()
-
-    def forward(self, x):
-        return torch.tanh(self.body(x))
-
-
 @pytest.fixture
 def tiny_teacher():
-    """A :class:`TinyTeacher` in eval mode (for ``raw_inputs``)."""
+    """A :class:`~tests.tiny_teacher.TinyTeacher` in eval mode (for ``raw_inputs``)."""
+    from tests.tiny_teacher import TinyTeacher
+
     return TinyTeacher().eval()
 
 
@@ -174,6 +170,8 @@ def digits_teacher_cache(tmp_path_factory):
     share one cache in their common temporary folder: the first trains the
     teacher under a file lock, the others wait, then read it.
     """
+    from filelock import FileLock
+
     from sklearn_subspace.study import load_embedded_task
 
     root = tmp_path_factory.getbasetemp()

@@ -2,11 +2,14 @@
 
 import os
 
-# Under pytest-xdist the workers already fill the cores: each runs BLAS and
-# torch on one thread. This must run before numpy and torch are imported,
-# which read the variable once; child processes inherit it.
+# Tests run on small CPU machines: keep BLAS and torch from oversubscribing
+# cores. Under pytest-xdist the workers already fill the cores, so each runs
+# on one thread. This must run before numpy and torch are imported, which
+# read the variable once; child processes inherit it.
 if os.environ.get("PYTEST_XDIST_WORKER"):
     os.environ["OMP_NUM_THREADS"] = "1"
+else:
+    os.environ.setdefault("OMP_NUM_THREADS", "2")
 
 import numpy as np
 import pytest
@@ -15,9 +18,6 @@ from hypothesis import HealthCheck, settings
 # torch, scikit-learn and the library are imported where they are used: the
 # pytest-xdist controller loads this file before it starts the workers, and
 # runs no test itself.
-
-# Tests run on small CPU machines: keep torch from oversubscribing cores.
-os.environ.setdefault("OMP_NUM_THREADS", "2")
 
 settings.register_profile(
     "ci",

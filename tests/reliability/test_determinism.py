@@ -41,13 +41,11 @@ _WORK = textwrap.dedent(
     import sys
     import numpy as np
     import scipy.sparse as sp
-    from sklearn_subspace import JLSubspaceTransformer, SubspaceHeadClassifier
+    from sklearn_subspace import JLSubspaceTransformer
     from sklearn_subspace.projection import PROJECTION_FAMILIES
-    from sklearn_subspace.teachers._identity import (
-        callable_fingerprint,
-        module_fingerprint,
-    )
-    from teachers_tiny_models import RowwiseMLP, make_mlp
+
+    def _imported(*packages):
+        return sorted({name.split(".")[0] for name in sys.modules} & set(packages))
 
     def run(seed):
         rng = np.random.RandomState(0)
@@ -61,6 +59,16 @@ _WORK = textwrap.dedent(
             out[f"{family}.components"] = M.toarray() if sp.issparse(M) else M
             out[f"{family}.Z"] = Z
             out[f"{family}.Z64"] = jl.transform(X.astype(np.float64))
+        # Projecting is numpy: it must not pay for torch, nor need dask.
+        out["numpy_path_imports"] = np.array(_imported("torch", "dask"), dtype=str)
+
+        from sklearn_subspace import SubspaceHeadClassifier
+        from sklearn_subspace.teachers._identity import (
+            callable_fingerprint,
+            module_fingerprint,
+        )
+        from teachers_tiny_models import RowwiseMLP, make_mlp
+
         head = SubspaceHeadClassifier(max_epochs=4, device="cpu", random_state=seed)
         head.fit(out["gaussian.Z"], y)
         out["head.proba"] = head.predict_proba(out["gaussian.Z"])
@@ -70,8 +78,8 @@ _WORK = textwrap.dedent(
         out["fingerprints"] = np.array(
             [module_fingerprint(RowwiseMLP()), callable_fingerprint(make_mlp)]
         )
-        # dask is optional: the numpy path must never import it.
-        out["dask_modules"] = sorted(m for m in sys.modules if m.split(".")[0] == "dask")
+        # dask is optional: only a dask input may import it.
+        out["torch_path_imports"] = np.array(_imported("dask"), dtype=str)
         return out
 
     if __name__ == "__main__":
@@ -126,10 +134,11 @@ def test_model_fingerprints_are_the_same_in_every_process_and_hash_seed(runs):
         assert child["fingerprints"].tolist() == here["fingerprints"].tolist()
 
 
-def test_the_numpy_path_never_imports_dask(runs):
+def test_projecting_imports_neither_torch_nor_dask_and_a_head_no_dask(runs):
     _, children = runs
     for child in children:
-        assert child["dask_modules"].tolist() == []
+        assert child["numpy_path_imports"].tolist() == []
+        assert child["torch_path_imports"].tolist() == []
 
 
 def test_different_seeds_give_different_maps():

@@ -2,14 +2,16 @@
 
 import os
 
-# Tests run on small CPU machines: keep BLAS and torch from oversubscribing
-# cores. Under pytest-xdist the workers already fill the cores, so each runs
-# on one thread. This must run before numpy and torch are imported, which
-# read the variable once; child processes inherit it.
+# BLAS and torch run on one thread. The tests' arrays and networks are small:
+# a second thread only adds synchronisation, and a serial run of the quick
+# tests is faster on one. Under pytest-xdist the workers fill the cores, so
+# they always run on one; a serial run keeps an OMP_NUM_THREADS the developer
+# set. This must run before numpy and torch are imported, which read the
+# variable once; child processes inherit it.
 if os.environ.get("PYTEST_XDIST_WORKER"):
     os.environ["OMP_NUM_THREADS"] = "1"
 else:
-    os.environ.setdefault("OMP_NUM_THREADS", "2")
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np
 import pytest
@@ -42,7 +44,8 @@ def single_torch_thread():
 
     Test heads and students have a few thousand parameters: a second thread
     only adds synchronisation, which on a busy machine costs several times
-    the work. Folders of such tests request it from an autouse fixture.
+    the work. Folders of such tests request it from an autouse fixture, so
+    that they stay on one thread when ``OMP_NUM_THREADS`` asks for more.
     """
     import torch
 

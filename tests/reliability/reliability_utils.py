@@ -24,7 +24,7 @@ def subprocess_env():
     """
     env = dict(os.environ)
     env["SKLEARN_SUBSPACE_OFFLINE"] = "1"
-    env.setdefault("OMP_NUM_THREADS", "2")
+    env.setdefault("OMP_NUM_THREADS", "1")  # as tests/conftest.py sets it
     paths = [str(HERE), str(TEACHERS_TESTS), env.get("PYTHONPATH", "")]
     env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
     return env

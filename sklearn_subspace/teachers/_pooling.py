@@ -221,6 +221,10 @@ def _usable_mask(mask, tensor, pooling, where):
     """The attention mask if it fits ``tensor``'s tokens; None if not needed."""
     if mask is None or mask.shape == tensor.shape[:2]:
         return mask
+    if mask.shape[0] != tensor.shape[0]:
+        # Not one row per text (a position embedding): the caller refuses
+        # the pooled rows, naming what is wrong.
+        return None
     if pooling in ("auto", "cls") or bool(mask.bool().all()):
         # Position 0 is the same token in any batch padded on the right;
         # without padding there is nothing to leave out.

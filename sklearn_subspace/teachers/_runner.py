@@ -77,6 +77,19 @@ def _shape_of(inputs):
     return tuple(inputs.shape)
 
 
+def _check_one_row_per_sample(features, inputs, teacher, where):
+    """Refuse a site whose output is not one row per sample of the batch."""
+    first = next(iter(inputs.values())) if isinstance(inputs, dict) else inputs
+    if features.shape[0] != first.shape[0]:
+        raise ValueError(
+            f"The {where} of {teacher.description} has {features.shape[0]} "
+            f"row(s) for a batch of {first.shape[0]} samples, so it is not a "
+            "feature of each sample (a position embedding, for one, is shared "
+            "by the whole batch). Pick a layer with one output per sample "
+            "with layer=."
+        )
+
+
 def _check_finite_features(features, teacher, precision):
     bad = ~np.isfinite(features).all(axis=1)
     if bad.any():
@@ -137,6 +150,7 @@ def run_teacher(
                 on_device = _to_device(inputs, device, channels_last)
                 if mask is not None:
                     mask = on_device["attention_mask"]
+                where = f"output of {site.module or 'the model'}"
                 try:
                     with autocast:
                         value = run_site(teacher.model, site, on_device)
@@ -145,7 +159,7 @@ def run_teacher(
                             pooling,
                             attention_mask=mask,
                             modality=teacher.modality,
-                            where=f"output of {site.module or 'the model'}",
+                            where=where,
                         )
                 except torch.OutOfMemoryError:
                     raise
@@ -157,6 +171,7 @@ def run_teacher(
                         "(see preprocess=)."
                     ) from exc
                 features = features.float().cpu().numpy()
+                _check_one_row_per_sample(features, inputs, teacher, where)
                 _add_forward_samples(features.shape[0])
                 # Checked before on_batch, so non-finite rows never reach the
                 # caller or the feature cache.

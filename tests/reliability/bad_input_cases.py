@@ -515,6 +515,15 @@ def parameter_cases():
             ).fit(fx.X),
         ),
         (
+            "TorchFeatureExtractor.fit_transform (text model)",
+            "layer='embeddings.position_embeddings' (one row per batch)",
+            lambda fx: TorchFeatureExtractor(
+                fx.text_extractor.get_params()["model"],
+                layer="embeddings.position_embeddings",
+                device="cpu",
+            ).fit_transform(["the cat", "the dog dog"]),
+        ),
+        (
             "TorchFeatureExtractor.fit",
             "model=functools.partial(dict), a callable that builds no module",
             lambda fx: TorchFeatureExtractor(partial(dict), device="cpu").fit(fx.X),

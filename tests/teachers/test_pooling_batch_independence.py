@@ -65,3 +65,25 @@ def test_batch_neighbours_never_change_a_texts_features(
     alone = _features(tiny_bert_dir, [text], pooling=pooling)
     batched = _features(tiny_bert_dir, [neighbour, text], pooling=pooling)
     assert_allclose(batched[1], alone[0], rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("pooling", POOLING_OPTIONS)
+def test_a_layer_shared_by_the_whole_batch_is_refused_before_caching(
+    tiny_bert_dir, tmp_path, pooling
+):
+    # BERT's position embeddings are one (1, tokens, d) tensor for the batch:
+    # pooled, they would be one row for two texts, or the same row for each.
+    extractor = TorchFeatureExtractor(
+        f"hf:{tiny_bert_dir}",
+        device="cpu",
+        layer="embeddings.position_embeddings",
+        pooling=pooling,
+        cache_dir=tmp_path,
+    )
+    with pytest.raises(
+        ValueError,
+        match=r"output of embeddings\.position_embeddings .* has 1 row\(s\) for a "
+        r"batch of 2 samples.*Pick a layer with one output per sample",
+    ):
+        extractor.fit_transform([SHORT, LONG])
+    assert [path for path in tmp_path.rglob("*") if path.is_file()] == []

@@ -16,8 +16,7 @@ __version__ = "0.1.0.dev0"
 
 # Each public name and the subpackage that defines it. A name is imported on
 # first use (PEP 562), so ``from sklearn_subspace import JLSubspaceTransformer``
-# does not pay for torch, and the command line reads its arguments before it
-# loads a teacher.
+# does not pay for torch, and a process imports only the subpackages it uses.
 _SUBPACKAGE_OF = {
     "DistortionReport": "diagnostics",
     "NComponentsRecommendation": "diagnostics",
